@@ -1,0 +1,69 @@
+# colorgan: every target documents itself; `make` alone lists them.
+# The pipeline DAG: prepare (01) -> model (02) -> train (03) -> colorize (04) -> evaluate (05).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+COLORGAN := $(PY) -m colorgan
+STAMP := $(VENV)/.installed
+
+# RUN: run folder under models/; IN, OUT: what `make colorize` reads and writes.
+RUN ?= demo
+IN ?=
+OUT ?= build/colorized
+MODEL ?= models/$(RUN)/generator.keras
+
+.PHONY: help
+help: ## list the targets (this message)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+.PHONY: setup
+setup: $(STAMP) ## create .venv and install colorgan editable with its dev extras
+	@$(PY) -c "import tensorflow as tf, keras; print('colorgan ready: tensorflow', tf.__version__, '/ keras', keras.__version__)"
+
+.PHONY: lint
+lint: $(STAMP) ## ruff over the package, tests, benchmarks and notebooks
+	$(PY) -m ruff check colorgan tests bench notebooks
+
+.PHONY: test
+test: $(STAMP) lint ## the whole suite: lint, unit tests, notebooks via papermill, then nbval
+	$(PY) -m pytest
+	$(PY) -m pytest --nbval-lax -p no:cacheprovider build/notebooks/smoke
+
+.PHONY: prepare
+prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=photos (default: skimage samples)
+	$(COLORGAN) prepare $(SRC) --out data/prepared/$(or $(NAME),default)
+
+.PHONY: train
+train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.yaml (resumes if interrupted)
+	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
+
+.PHONY: demo
+demo: $(STAMP) ## the main job on a built-in default: a CPU-sized run end to end (~10 min), models/demo/
+	$(COLORGAN) notebooks --params params/demo.yaml 01 02 03 04
+
+.PHONY: colorize
+colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [MODEL=...]
+	$(COLORGAN) colorize $(IN) -o $(OUT) --model $(MODEL)
+
+.PHONY: evaluate
+evaluate: $(STAMP) ## metrics of models/$(RUN) on its validation split, beside the gray baseline
+	$(COLORGAN) evaluate --model $(MODEL)
+
+.PHONY: bench
+bench: $(STAMP) ## speed and memory benchmarks, each against its baseline in the same run (build/bench/)
+	@mkdir -p build/bench
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+.PHONY: clean
+clean: ## remove build outputs (keeps .venv, data/ and models/)
+	rm -rf build .pytest_cache .ruff_cache

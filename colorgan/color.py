@@ -1,0 +1,122 @@
+"""The CIE Lab color core: sRGB <-> Lab and the project's one normalization convention.
+
+Every other module imports from here; nothing else scales L or ab.
+
+Convention (the field's reference, as in junyanz/pytorch-CycleGAN-and-pix2pix colorization):
+    L  in [0, 100]        -> L / 50 - 1            in [-1, 1]   (generator input, 1 channel)
+    ab in about [-110, 110] -> clip(ab / 110, -1, 1) in [-1, 1]  (generator output, 2 channels, tanh)
+
+Lab is CIE 1976 L*a*b* under the D65 2-degree white point with sRGB companding, matching
+scikit-image's ``rgb2lab``/``lab2rgb``. The conversions are TensorFlow ops (``rgb_to_lab``,
+``lab_to_rgb``: any leading batch shape, usable in ``tf.data`` and ``tf.function``), with
+NumPy-in/NumPy-out wrappers for single images.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+L_SCALE = 50.0  # L in [0, 100] -> [-1, 1]
+AB_SCALE = 110.0  # |a|, |b| of sRGB colors stay below ~110 (b of pure yellow is ~94.5, a of magenta ~98)
+
+# sRGB (linear) -> XYZ, and the D65 white point; the same numbers scikit-image uses.
+_XYZ_FROM_RGB = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
+    dtype=np.float64,
+)
+_RGB_FROM_XYZ = np.linalg.inv(_XYZ_FROM_RGB)
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883], dtype=np.float64)
+_EPSILON = 0.008856  # (6/29)^3: where the cube root meets the linear segment
+_KAPPA = 7.787  # slope of the linear segment
+
+
+def _check_float_image(image, name):
+    """Return ``image`` as a float32 tensor with 3 channels, or raise ValueError."""
+    image = tf.convert_to_tensor(image)
+    if not image.dtype.is_floating:
+        raise ValueError(
+            f"{name} expects a float image in [0, 1] (or Lab floats), got dtype {image.dtype.name}; "
+            "convert uint8 with tf.image.convert_image_dtype(image, tf.float32) first"
+        )
+    if image.shape.rank is not None and (image.shape.rank == 0 or image.shape[-1] != 3):
+        raise ValueError(f"{name} expects 3 channels in the last axis, got shape {image.shape}")
+    return tf.cast(image, tf.float32)
+
+
+def rgb_to_lab(rgb):
+    """sRGB in [0, 1], shape (..., 3), float -> CIE Lab (L in [0, 100]), float32, same shape."""
+    rgb = _check_float_image(rgb, "rgb_to_lab")
+    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
+    linear = tf.where(rgb > 0.04045, tf.pow((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
+    matrix = tf.constant((_XYZ_FROM_RGB / _WHITE_D65[:, None]).T, tf.float32)
+    xyz = tf.tensordot(linear, matrix, axes=1)  # already divided by the white point
+    f = tf.where(xyz > _EPSILON, tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0), _KAPPA * xyz + 16.0 / 116.0)
+    fx, fy, fz = tf.unstack(f, axis=-1)
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+    """CIE Lab, shape (..., 3), float -> sRGB in [0, 1], float32; out-of-gamut colors are clipped."""
+    lab = _check_float_image(lab, "lab_to_rgb")
+    lightness, a, b = tf.unstack(lab, axis=-1)
+    fy = (lightness + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = tf.maximum(fy - b / 200.0, 0.0)  # negative z is outside any real color (skimage clips too)
+    f = tf.stack([fx, fy, fz], axis=-1)
+    xyz = tf.where(f > 0.2068966, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _KAPPA)
+    matrix = tf.constant((_RGB_FROM_XYZ * _WHITE_D65[None, :]).T, tf.float32)
+    linear = tf.clip_by_value(tf.tensordot(xyz, matrix, axes=1), 0.0, 1.0)
+    rgb = tf.where(linear > 0.0031308, 1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+                   12.92 * linear)
+    return tf.clip_by_value(rgb, 0.0, 1.0)
+
+
+def normalize_lab(lab):
+    """Lab (..., 3) -> (L, ab) in the model's scale: L (..., 1) and ab (..., 2), both in [-1, 1]."""
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    return lab[..., :1] / L_SCALE - 1.0, tf.clip_by_value(lab[..., 1:] / AB_SCALE, -1.0, 1.0)
+
+
+def denormalize_lab(l_norm, ab_norm):
+    """(L, ab) in the model's scale -> Lab (..., 3) with L in [0, 100]."""
+    l_norm = tf.convert_to_tensor(l_norm, tf.float32)
+    ab_norm = tf.cast(ab_norm, tf.float32)  # the generator may emit float16 under mixed precision
+    return tf.concat([(l_norm + 1.0) * L_SCALE, ab_norm * AB_SCALE], axis=-1)
+
+
+def rgb_to_model(rgb):
+    """sRGB in [0, 1] (..., 3) -> (L, ab) in [-1, 1]: what the generator reads and predicts."""
+    return normalize_lab(rgb_to_lab(rgb))
+
+
+def model_to_rgb(l_norm, ab_norm):
+    """(L, ab) in [-1, 1] -> sRGB in [0, 1] (..., 3): the generator's input joined with its output."""
+    return lab_to_rgb(denormalize_lab(l_norm, ab_norm))
+
+
+# ---- NumPy in, NumPy out: the same ops for one image at a time (notebooks, inference) ---------
+
+
+def _check_numpy_image(image, name):
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"{name} expects an image of shape (H, W, 3), got {image.shape}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if not np.issubdtype(image.dtype, np.floating):
+        raise ValueError(f"{name} expects uint8 or float RGB, got dtype {image.dtype}")
+    return image.astype(np.float32, copy=False)
+
+
+def rgb_to_lab_np(rgb):
+    """RGB (H, W, 3), uint8 or float in [0, 1] -> Lab float32 (H, W, 3) as a NumPy array."""
+    return rgb_to_lab(_check_numpy_image(rgb, "rgb_to_lab_np")).numpy()
+
+
+def lab_to_rgb_np(lab):
+    """Lab float (H, W, 3) -> RGB float32 in [0, 1] (H, W, 3) as a NumPy array, clipped to the gamut."""
+    return lab_to_rgb(lab).numpy()
+
+
+def to_uint8(rgb):
+    """Float RGB in [0, 1] -> uint8, rounding to the nearest level."""
+    return (np.clip(np.asarray(rgb, np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

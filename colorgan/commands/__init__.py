@@ -1,0 +1,1 @@
+"""Subcommands of the ``colorgan`` command line, discovered by ``colorgan.cli``."""

@@ -1,0 +1,23 @@
+"""Where things live. Every path in the project comes from here, never from the working directory."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+PREPARED_DIR = DATA_DIR / "prepared"
+MODELS_DIR = PROJECT_ROOT / "models"
+BUILD_DIR = PROJECT_ROOT / "build"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+PARAMS_DIR = PROJECT_ROOT / "params"
+# Real photos for development and CI live beside the project, never inside it.
+SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+
+
+def resolve(path) -> Path:
+    """Resolve a user path: absolute paths stay, relative ones are taken from the project root.
+
+    Notebooks run with papermill from any working directory, so a parameter such as
+    "data/prepared/default" must mean the same folder everywhere.
+    """
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path

@@ -1,0 +1,41 @@
+"""Shared fixtures: sample photos that ship with scikit-image, and the real photo folders of ../shared."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorgan.paths import SHARED_DATASETS
+
+# Color photos that ship inside scikit-image (no download needed).
+SKIMAGE_COLOR_SAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina", "immunohistochemistry")
+
+
+@pytest.fixture(scope="session")
+def sample_photos():
+    """A few real RGB photos from scikit-image, uint8 (H, W, 3)."""
+    from skimage import data
+
+    return {name: getattr(data, name)() for name in SKIMAGE_COLOR_SAMPLES}
+
+
+@pytest.fixture(scope="session")
+def shared_datasets():
+    """../shared/datasets: skipped on a user's clone without it, but a hard failure in CI."""
+    if not SHARED_DATASETS.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the real photos at {SHARED_DATASETS}; it is missing")
+        pytest.skip(f"{SHARED_DATASETS} not present (tests on real photo folders run in CI)")
+    return SHARED_DATASETS
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
