@@ -41,9 +41,13 @@ def image_grid(rows, row_titles=None, column_titles=None, cell_size=2.0, path=No
 
 
 def lab_panels(lab):
-    """Lab image (H, W, 3) -> three displayable panels in [0, 1]: L, a and b (a, b centred at 0.5)."""
+    """Lab image (H, W, 3) -> three displayable panels in [0, 1]: L, a and b.
+
+    a and b are centred at 0.5 (mid-gray = no color) and stretched over +-64, where nearly
+    all photo colors lie, so their structure is visible.
+    """
     lab = np.asarray(lab, np.float32)
     lightness = lab[..., 0] / 100.0
-    a = np.clip(lab[..., 1] / 220.0 + 0.5, 0, 1)
-    b = np.clip(lab[..., 2] / 220.0 + 0.5, 0, 1)
+    a = np.clip(lab[..., 1] / 128.0 + 0.5, 0, 1)
+    b = np.clip(lab[..., 2] / 128.0 + 0.5, 0, 1)
     return [lightness, a, b]

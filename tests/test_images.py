@@ -1,0 +1,85 @@
+"""Reading photos of every mode, and refusing bad files with a reason that names them."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan.images import ImageError, read_rgb
+
+
+def _save(image, path, **kwargs):
+    image.save(path, **kwargs)
+    return path
+
+
+@pytest.fixture
+def photo(sample_photos):
+    return sample_photos["chelsea"][:60, :80]  # (60, 80, 3) real photo crop
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "P", "CMYK", "I;16", "1"])
+def test_every_mode_reads_as_uint8_rgb(tmp_path, photo, mode):
+    image = Image.fromarray(photo)
+    if mode == "I;16":
+        gray16 = (np.asarray(image.convert("L"), np.uint16) * 257).astype(np.uint16)
+        image = Image.fromarray(gray16)  # 16-bit grayscale ("I;16")
+    else:
+        image = image.convert(mode)
+    path = _save(image, tmp_path / ("x.jpg" if mode == "CMYK" else "x.png"))
+    rgb = read_rgb(path)
+    assert rgb.dtype == np.uint8 and rgb.shape == (60, 80, 3)
+    if mode in ("L", "I;16"):
+        gray = np.asarray(Image.fromarray(photo).convert("L"))
+        assert np.abs(rgb[..., 0].astype(int) - gray).max() <= 1
+        assert (rgb[..., 0] == rgb[..., 2]).all()
+    if mode == "RGB":
+        assert (rgb == photo).all()
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[:2, :, :3] = (200, 10, 10)
+    rgba[:2, :, 3] = 255  # top half opaque red, bottom half fully transparent
+    rgb = read_rgb(_save(Image.fromarray(rgba, "RGBA"), tmp_path / "a.png"))
+    assert (rgb[:2] == (200, 10, 10)).all() and (rgb[2:] == 255).all()
+
+
+def test_exif_orientation_is_applied(tmp_path, photo):
+    image = Image.fromarray(photo)  # 80 wide, 60 high
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    rgb = read_rgb(_save(image, tmp_path / "r.jpg", exif=exif, quality=95))
+    assert rgb.shape == (80, 60, 3)
+
+
+def test_bytes_input(photo):
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    assert (read_rgb(buffer.getvalue()) == photo).all()
+
+
+def test_bad_files_raise_image_error_naming_the_file(tmp_path, photo):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    full = io.BytesIO()
+    Image.fromarray(photo).save(full, format="JPEG")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(full.getvalue()[: len(full.getvalue()) // 2])
+    cases = {empty: "empty", text: "not an image", truncated: "corrupt or truncated"}
+    for path, reason in cases.items():
+        with pytest.raises(ImageError, match=reason) as info:
+            read_rgb(path)
+        assert info.value.source == str(path) and str(path) in str(info.value)
+
+
+def test_decompression_bomb_and_too_small_are_refused(tmp_path):
+    big = _save(Image.new("L", (3000, 3000)), tmp_path / "big.png")
+    with pytest.raises(ImageError, match="too large"):
+        read_rgb(big, max_pixels=1_000_000)
+    tiny = _save(Image.new("RGB", (5, 40)), tmp_path / "tiny.png")
+    with pytest.raises(ImageError, match="too small"):
+        read_rgb(tiny, min_size=8)

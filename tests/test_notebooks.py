@@ -1,0 +1,64 @@
+"""The notebook harness: notebooks are committed clean, and all run headless in pipeline order.
+
+The executed copies land in build/notebooks/smoke/, where `make test` then runs
+`pytest --nbval-lax` over them (see the Makefile).
+"""
+
+import ast
+
+import nbformat
+import pytest
+
+from colorgan.notebooks import notebook_paths, run_notebooks
+from colorgan.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR
+
+NOTEBOOKS = notebook_paths()
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_notebooks_exist_in_pipeline_order():
+    names = [path.name for path in NOTEBOOKS]
+    assert names and names[0] == "01_prepare_data.ipynb"
+    numbers = [int(name[:2]) for name in names]
+    assert numbers == list(range(1, len(numbers) + 1)), names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    for index, cell in enumerate(_read(path).cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {index} has saved outputs: strip them before committing"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_one_parameters_cell_of_literals(path):
+    cells = [c for c in _read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name} has {len(cells)} cells tagged 'parameters', expected exactly 1"
+    assert cells[0].cell_type == "code"
+    for statement in ast.parse(cells[0].source).body:
+        assert isinstance(statement, ast.Assign), f"{path.name}: parameters cell holds {ast.dump(statement)[:60]}"
+        ast.literal_eval(statement.value)  # raises ValueError unless the value is a literal
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_and_closes_with_markdown(path):
+    cells = _read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    assert cells[-1].cell_type == "markdown" and "next" in cells[-1].source.lower()
+
+
+@pytest.mark.slow
+def test_all_notebooks_run_in_order_with_smoke_parameters():
+    output_dir = BUILD_DIR / "notebooks" / "smoke"
+    executed = run_notebooks(PARAMS_DIR / "smoke.yaml", output_dir=output_dir)
+    assert [path.name for path in executed] == [path.name for path in NOTEBOOKS]
+    for path in executed:
+        notebook = _read(path)
+        errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+        assert notebook.metadata["papermill"]["parameters"]["seed"] == 0
+    assert NOTEBOOKS_DIR.is_dir()
