@@ -1,0 +1,59 @@
+"""The full-resolution NumPy/OpenCV Lab functions against scikit-image (the TF ops' reference too)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from skimage import color as skcolor
+
+from colorgan import color
+
+
+def _skimage_rgb_u8(lab):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "negative Z values that have been clipped": expected out of gamut
+        return color.to_uint8(skcolor.lab2rgb(np.asarray(lab, np.float64)))
+
+
+def test_lightness_u8_matches_skimage_on_random_colors_and_photos(sample_photos):
+    rgb = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    for name, photo in {"random": rgb, **sample_photos}.items():
+        error = np.abs(color.lightness_u8(photo) - skcolor.rgb2lab(photo)[..., 0])
+        assert error.max() < 1e-3, f"{name}: max |dL| = {error.max()}"
+
+
+def test_lightness_u8_of_every_gray_level_matches_skimage():
+    gray = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=-1)  # the 256-entry table path
+    lightness = color.lightness_u8(gray)
+    assert lightness.shape == (1, 256) and lightness.dtype == np.float32
+    assert np.abs(lightness - skcolor.rgb2lab(gray)[..., 0]).max() < 1e-3
+
+
+def test_lab_to_rgb_u8_matches_skimage_within_one_level_even_out_of_gamut():
+    rng = np.random.default_rng(1)
+    lightness = rng.uniform(0, 100, (200, 300)).astype(np.float32)
+    ab = rng.uniform(-128, 128, (200, 300, 2)).astype(np.float32)  # many colors outside sRGB
+    ours = color.lab_to_rgb_u8(lightness, ab)
+    reference = _skimage_rgb_u8(np.dstack([lightness, ab]))
+    assert ours.dtype == np.uint8 and ours.shape == (200, 300, 3)
+    assert np.abs(ours.astype(int) - reference).max() <= 1
+
+
+def test_photo_round_trip_through_the_fast_pair_is_exact(sample_photos):
+    for name, photo in sample_photos.items():
+        ab = skcolor.rgb2lab(photo)[..., 1:]
+        back = color.lab_to_rgb_u8(color.lightness_u8(photo), ab)
+        assert np.abs(back.astype(int) - photo).max() <= 1, name
+
+
+def test_model_scale_helpers_follow_the_convention():
+    assert color.lightness_to_model_np(np.array([0.0, 50.0, 100.0])).tolist() == [-1.0, 0.0, 1.0]
+    assert color.ab_to_model_np(np.array([-220.0, 55.0, 220.0])).tolist() == [-1.0, 0.5, 1.0]
+    assert color.ab_from_model_np(np.array([0.5], np.float16)).tolist() == [55.0]
+
+
+def test_fast_functions_reject_wrong_shapes_and_dtypes():
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        color.lightness_u8(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"\(H, W, 2\)"):
+        color.lab_to_rgb_u8(np.zeros((4, 4)), np.zeros((4, 5, 2)))
