@@ -1,5 +1,199 @@
-"""Placeholder: dataset preparation lands in the next commit."""
+"""Dataset preparation: any sources of photos -> a prepared folder, a manifest and a summary.
+
+Streaming and parallel: source files are listed lazily as small records, worker processes
+read, check, resize and write one photo each and send back a record (never pixels), so peak
+memory does not grow with the number of photos. Re-running is incremental: a file whose size
+and modification time (or zip CRC) did not change keeps its previous record and output.
+"""
+
+import json
+import multiprocessing
+import os
+from collections import Counter
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from colorgan.data import process
+from colorgan.data.layout import MANIFEST_NAME, SPLITS, SUMMARY_NAME
+from colorgan.data.sources import find_images, read_item
+from colorgan.paths import resolve
+
+_CHUNK = 8  # photos per task sent to a worker: amortizes the inter-process round trip
+_INLINE_BELOW = 24  # fewer photos than this are processed in this process (starting workers costs ~1 s)
 
 
-def prepare(sources, out, size=256, val_fraction=0.05, seed=0, workers=None):
-    raise NotImplementedError("colorgan.data.prepare is being written (issue 3)")
+def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05, seed=0, workers=None,
+            min_size=process.MIN_SIZE, progress=True, cache_dir=None):
+    """Prepare photos from ``sources`` (folders, .zip archives, URLs; empty = scikit-image samples) into ``out``.
+
+    Writes ``<out>/train/*.jpg``, ``<out>/val/*.jpg`` (color photos, short side = ``size``),
+    ``<out>/manifest.jsonl`` (one record per file found) and ``<out>/summary.json``.
+
+    Returns:
+        The summary dict: found, kept, train, val, dropped (counts by reason), processed, reused.
+    """
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    if int(size) < min_size:
+        raise ValueError(f"size must be at least {min_size} pixels, got {size}")
+    source_names = [str(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
+    out = resolve(out)
+    for split in SPLITS:
+        (out / split).mkdir(parents=True, exist_ok=True)
+    settings = {"size": int(size), "val_fraction": float(val_fraction), "seed": int(seed), "min_size": int(min_size)}
+
+    previous = _previous_records(out, settings)
+    items, records, todo = [], [], []  # one item and record per file in source order; todo: what changed
+    for item in find_images(source_names, cache_dir=cache_dir):
+        old = previous.get(item.origin)
+        reusable = old is not None and old["signature"] == item.signature and (
+            old["status"] == "dropped" or (out / old["file"]).is_file())
+        items.append(item)
+        records.append(old if reusable else None)
+        if not reusable:
+            todo.append((len(records) - 1, item))
+
+    options = (out, settings["size"], settings["val_fraction"], settings["seed"], settings["min_size"])
+    for index, record in _process_all(todo, options, workers, progress):
+        records[index] = record
+    records = _drop_duplicates(records)
+    # A duplicate kept from the last run whose original is gone now stands alone: write its photo.
+    orphans = [(i, items[i]) for i, r in enumerate(records) if r["status"] == "kept" and not _output_exists(r, out)]
+    for index, record in _process_all(orphans, options, workers=1, progress=False):
+        records[index] = record
+    _place_kept_photos(records, out, settings)
+    _remove_stale_outputs(records, out)
+
+    summary = _summarize(records, settings, source_names, processed=len(todo) + len(orphans))
+    _write_json_lines(out / MANIFEST_NAME, records)
+    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def format_summary(summary) -> str:
+    """The summary as a few lines a person reads."""
+    lines = [f"found {summary['found']} images: kept {summary['kept']} "
+             f"(train {summary['train']}, val {summary['val']}), dropped {sum(summary['dropped'].values())}"]
+    lines += [f"  dropped, {reason}: {count}" for reason, count in sorted(summary["dropped"].items())]
+    lines.append(f"processed {summary['processed']}, unchanged {summary['reused']} (size {summary['size']} px)")
+    return "\n".join(lines)
+
+
+def _previous_records(out: Path, settings) -> dict:
+    """Records of the last run by origin, or {} when there is none or it used another size."""
+    summary_path, manifest_path = out / SUMMARY_NAME, out / MANIFEST_NAME
+    if not (summary_path.is_file() and manifest_path.is_file()):
+        return {}
+    try:
+        summary = json.loads(summary_path.read_text())
+        if summary.get("size") != settings["size"] or summary.get("min_size") != settings["min_size"]:
+            return {}  # every stored photo has the wrong size: start over (stale files are removed at the end)
+        records = [json.loads(line) for line in manifest_path.read_text().splitlines() if line.strip()]
+    except (ValueError, OSError):
+        return {}  # an unreadable manifest only costs a full re-run
+    return {record["source"]: record for record in records if "signature" in record}
+
+
+def _worker_init(options):
+    global _OPTIONS
+    _OPTIONS = options
+
+
+def _process_one(task):
+    index, item = task
+    try:
+        data = read_item(item)
+    except OSError as error:
+        return index, {"source": item.origin, "signature": item.signature, "status": "dropped",
+                       "reason": f"unreadable: {error}", "category": "unreadable"}
+    record = process.process_bytes(data, item.origin, *_OPTIONS)
+    return index, {**record, "signature": item.signature}
+
+
+def _process_all(todo, options, workers, progress):
+    """Yield (index, record) for each (index, item) in ``todo``, in parallel when it pays."""
+    workers = max(1, int(workers or len(os.sched_getaffinity(0))))
+    bar = tqdm(total=len(todo), desc="preparing", unit="photo", disable=not progress or not todo)
+    if workers == 1 or len(todo) < _INLINE_BELOW:
+        _worker_init(options)
+        results = map(_process_one, todo)
+        for result in results:
+            bar.update()
+            yield result
+    else:
+        # spawn, not fork: the caller (a notebook) may already run TensorFlow threads.
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, initializer=_worker_init, initargs=(options,)) as pool:
+            for result in pool.imap(_process_one, todo, chunksize=_CHUNK):
+                bar.update()
+                yield result
+    bar.close()
+
+
+def _drop_duplicates(records):
+    """Keep the first of photos with identical pixels (in source order); later copies are dropped."""
+    first_by_pixels = {}
+    for record in records:
+        if record["status"] == "dropped" and record.get("category") != "duplicate":
+            continue
+        first = first_by_pixels.setdefault(record["pixels"], record)
+        if first is record:
+            if record["status"] == "dropped":  # a former duplicate whose original is gone
+                record["status"] = "kept"
+                record.pop("reason"), record.pop("category")
+        else:
+            record.update(status="dropped", reason=f"duplicate of {first['source']}", category="duplicate")
+            record.pop("split", None)
+            record.pop("file", None)
+    return records
+
+
+def _output_exists(record, out: Path) -> bool:
+    return any((out / split / process.output_name(record["sha256"])).is_file() for split in SPLITS)
+
+
+def _place_kept_photos(records, out: Path, settings):
+    """Put each kept photo in the split its hash decides (moves files when val_fraction or seed changed)."""
+    for record in records:
+        if record["status"] != "kept":
+            continue
+        split = process.split_of(record["sha256"], settings["val_fraction"], settings["seed"])
+        relative = f"{split}/{process.output_name(record['sha256'])}"
+        if not (out / relative).is_file():
+            existing = [out / s / process.output_name(record["sha256"]) for s in SPLITS]
+            existing = [path for path in existing if path.is_file()]
+            if not existing:
+                raise ValueError(f"prepared photo for {record['source']} is missing from {out}; run again")
+            os.replace(existing[0], out / relative)
+        record.update(split=split, file=relative)
+
+
+def _remove_stale_outputs(records, out: Path):
+    """Delete photos no record keeps (sources removed or changed, duplicates, another size)."""
+    keep = {record["file"] for record in records if record["status"] == "kept"}
+    for split in SPLITS:
+        for path in (out / split).iterdir():
+            if f"{split}/{path.name}" not in keep:
+                path.unlink()
+
+
+def _summarize(records, settings, source_names, processed):
+    kept = [r for r in records if r["status"] == "kept"]
+    return {
+        "found": len(records),
+        "kept": len(kept),
+        "train": sum(r["split"] == "train" for r in kept),
+        "val": sum(r["split"] == "val" for r in kept),
+        "dropped": dict(sorted(Counter(r["category"] for r in records if r["status"] == "dropped").items())),
+        "processed": processed,
+        "reused": len(records) - processed,
+        "sources": source_names or ["scikit-image sample photos"],
+        **settings,
+    }
+
+
+def _write_json_lines(path: Path, records):
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text("".join(json.dumps(record, sort_keys=True) + "\n" for record in records))
+    os.replace(temporary, path)

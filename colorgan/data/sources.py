@@ -1,0 +1,157 @@
+"""Where photos come from: folders, zip archives, URLs, and scikit-image's samples by default.
+
+Sources are walked lazily and in sorted order, yielding small ``Item`` records (never pixels).
+Layouts of earlier colorization projects are recognised inside any folder or archive:
+
+- class folders (CIFAR-10's ``train/<class>/*.jpg``): plain recursion, the split is ours;
+- paired ``Gray/`` + ``Color/`` folders: only the color side is read;
+- ``train_x/`` + ``train_y/`` (and ``test_x``/``test_y``): only the side whose photos have color.
+A gray twin adds nothing: gray is exactly the L channel we compute from the color photo.
+"""
+
+import io
+import os
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import skimage
+
+from colorgan.data.download import download, is_url
+from colorgan.images import ImageError, is_image_file, read_rgb
+from colorgan.paths import resolve
+
+# The color photographs that ship inside scikit-image (no download): the built-in default source.
+# Left out: color.png (a synthetic color wheel) and logo.png (a graphic), which are not photos.
+SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg",
+                  "retina.jpg", "ihc.png", "motorcycle_left.png", "motorcycle_right.png")
+SKIMAGE_DATA_DIR = Path(skimage.__file__).parent / "data"
+
+GRAY_NAMES = frozenset({"gray", "grey", "grayscale", "greyscale", "bw", "black_and_white", "mono", "monochrome"})
+COLOR_NAMES = frozenset({"color", "colour", "colored", "coloured", "rgb"})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image file to prepare."""
+
+    origin: str  # how the manifest names it: a path, or "archive.zip!member/name.jpg"
+    path: str  # the file, or the archive holding it
+    member: str | None = None  # the member inside a zip archive
+    signature: str = ""  # changes when the file does (size + mtime, or the member's CRC + size)
+
+
+def default_sources():
+    return [str(SKIMAGE_DATA_DIR / name) for name in SKIMAGE_PHOTOS]
+
+
+def find_images(sources, cache_dir=None):
+    """Yield an ``Item`` per image file in ``sources`` (paths, .zip files or URLs); [] = scikit-image photos.
+
+    Raises ValueError for a source that does not exist (a typo should stop the run, a bad
+    photo should not).
+    """
+    for source in list(sources) or default_sources():
+        if is_url(source):
+            path = download(source, cache_dir=cache_dir)
+        else:
+            path = resolve(source)
+            if not path.exists():
+                raise ValueError(f"source not found: {path}")
+        if path.is_dir():
+            yield from _walk_folder(path)
+        elif zipfile.is_zipfile(path):
+            yield from _walk_zip(path)
+        else:
+            yield _file_item(path)  # a single file, image or not: preparation reports which
+
+
+def read_item(item: Item) -> bytes:
+    """The raw bytes of one item (zip archives stay open per process: CIFAR-10 has 12,000 members)."""
+    if item.member is None:
+        return Path(item.path).read_bytes()
+    return _open_zip(item.path).read(item.member)
+
+
+@lru_cache(maxsize=8)
+def _open_zip(path):
+    return zipfile.ZipFile(path)
+
+
+def _file_item(path: Path) -> Item:
+    stat = path.stat()
+    return Item(str(path), str(path), None, f"{stat.st_size}:{stat.st_mtime_ns}")
+
+
+def _walk_folder(root: Path):
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        skipped = _twin_folders_to_skip(subfolders, lambda name, f=folder: _first_image_in_folder(Path(f) / name))
+        subfolders[:] = [name for name in subfolders if name not in skipped and not name.startswith(".")]
+        for name in sorted(files):
+            if is_image_file(name) and not name.startswith("."):
+                yield _file_item(Path(folder) / name)
+
+
+def _walk_zip(path: Path):
+    archive = _open_zip(str(path))
+    infos = sorted((info for info in archive.infolist() if not info.is_dir()), key=lambda info: info.filename)
+    # Rebuild the folder tree from member names to apply the same twin-folder rule as on disk.
+    children = defaultdict(set)
+    for info in infos:
+        parts = info.filename.split("/")
+        for depth in range(1, len(parts)):
+            children["/".join(parts[: depth - 1])].add(parts[depth - 1])
+    skipped_prefixes = []
+    for parent, names in children.items():
+        prefix = f"{parent}/" if parent else ""
+        first = {name: next((i.filename for i in infos if i.filename.startswith(f"{prefix}{name}/")
+                             and is_image_file(i.filename)), None) for name in names}
+        skipped = _twin_folders_to_skip(sorted(names),
+                                        lambda name, first=first: first[name] and archive.read(first[name]))
+        skipped_prefixes += [f"{prefix}{name}/" for name in skipped]
+    for info in infos:
+        name = info.filename
+        if not is_image_file(name) or any(name.startswith(prefix) for prefix in skipped_prefixes):
+            continue
+        if any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")):
+            continue  # macOS resource forks and hidden files are not photos
+        yield Item(f"{path}!{name}", str(path), name, f"{info.CRC}:{info.file_size}")
+
+
+def _twin_folders_to_skip(names, first_image):
+    """Names of sibling folders that only hold gray twins of another folder's color photos.
+
+    ``first_image(name)`` returns a path or bytes of one image under that folder (or None).
+    """
+    lower = {name.lower(): name for name in names}
+    skipped = set()
+    if any(name in COLOR_NAMES for name in lower):
+        skipped |= {original for name, original in lower.items() if name in GRAY_NAMES}
+    for name, original in lower.items():
+        if name.endswith("_x") and f"{name[:-2]}_y" in lower:
+            partner = lower[f"{name[:-2]}_y"]
+            x_color, y_color = _looks_colored(first_image(original)), _looks_colored(first_image(partner))
+            # Image-to-image convention: x is the input (gray), y the target (color), unless the photos say otherwise.
+            skipped.add(partner if x_color and not y_color else original)
+    return skipped
+
+
+def _first_image_in_folder(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and is_image_file(path):
+            return path
+    return None
+
+
+def _looks_colored(source) -> bool:
+    from colorgan.data.process import has_color  # skimage and cv2 are already loaded by then
+
+    if not source:
+        return False
+    try:
+        return has_color(read_rgb(io.BytesIO(source) if isinstance(source, bytes) else source))
+    except ImageError:
+        return False
