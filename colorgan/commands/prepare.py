@@ -1,0 +1,41 @@
+"""Prepare a training set from folders, .zip archives or URLs of color photos (default: scikit-image's).
+
+Gray photos, duplicates and unreadable files are dropped with a reason; the rest is resized
+(short side = --size) and split into train/ and val/ by a hash of each photo's content.
+Re-running only processes files that changed. Exits non-zero only when no usable photo is found.
+URLs may carry a checksum: https://host/photos.zip#sha256=<64 hex digits>.
+"""
+
+HELP = "turn folders/zips/URLs of photos into a prepared dataset (train/, val/, summary.json)"
+
+
+def add_arguments(parser):
+    parser.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="folders, .zip archives, image files or URLs (none: scikit-image's color samples)")
+    parser.add_argument("--out", default="data/prepared/default",
+                        help="output folder, relative to the project root (default: data/prepared/default)")
+    parser.add_argument("--size", type=int, default=256, help="short side of the stored photos (default: 256)")
+    parser.add_argument("--val-fraction", type=float, default=0.05,
+                        help="fraction of photos for validation (default: 0.05)")
+    parser.add_argument("--seed", type=int, default=0, help="changes which photos go to validation (default: 0)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+
+
+def run(args):
+    import sys
+
+    from colorgan.data.preparation import format_summary, prepare
+    from colorgan.paths import resolve
+
+    try:
+        summary = prepare(args.sources, args.out, size=args.size, val_fraction=args.val_fraction, seed=args.seed,
+                          workers=args.workers)
+    except ValueError as error:
+        print(f"colorgan prepare: {error}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    print(f"-> {resolve(args.out)} (summary.json, manifest.jsonl)")
+    if summary["kept"] == 0:
+        print("no usable color photo found: nothing to train on", file=sys.stderr)
+        return 1
+    return 0
