@@ -1,0 +1,184 @@
+"""Colorize any photo with a saved generator: any size, aspect ratio and mode, at full resolution.
+
+The generator only sees L at its working resolution (the long side resized to ``image_size``,
+padded by reflection to a square it accepts); its ab is upsampled to the photo's own size and
+joined with the photo's full-resolution L, so detail and brightness are the input's own and
+only the color comes from the network. The full-resolution color math is ``color.lightness_u8``
+and ``color.lab_to_rgb_u8`` (NumPy/OpenCV), so a 12-megapixel photo takes well under a second.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorgan import color, images
+from colorgan.paths import MODELS_DIR
+
+DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
+
+
+class ModelError(ValueError):
+    """A generator file that cannot be used, with the file and the reason in the message."""
+
+
+def default_model_path(models_dir=MODELS_DIR):
+    """The newest ``<models_dir>/*/generator.keras`` (the latest run), or raise ModelError if none."""
+    candidates = sorted(Path(models_dir).glob("*/generator.keras"), key=lambda path: path.stat().st_mtime)
+    if not candidates:
+        raise ModelError(f"no trained generator found under {models_dir}/*/generator.keras; "
+                         "train one (make demo, make train) or pass --model PATH")
+    return candidates[-1]
+
+
+def _run_config(path):
+    """config.json of the run folder beside a .keras file, or {} when there is none."""
+    config_path = Path(path).with_name("config.json")
+    if not config_path.is_file():
+        return {}
+    try:
+        return json.loads(config_path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelError(f"{config_path}: unreadable run config beside the model: {error}") from None
+
+
+def load_generator(path):
+    """Load a saved generator (.keras, safe mode on) and remember its working image size.
+
+    The working size is ``image_size`` from the run's config.json beside the file (default 256);
+    it is kept as ``generator.working_size`` for ``colorize``.
+
+    Raises:
+        ModelError: naming the file, if it is missing, not a Keras file, corrupt, or not an
+            L -> ab generator (input 1 channel, output 2 channels).
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras model file (expected a .keras zip archive saved by model.save)")
+    try:
+        generator = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
+        raise ModelError(f"{path}: corrupt or unreadable Keras model: {type(error).__name__}: {error}") from None
+    input_shape, output_shape = tuple(generator.input_shape), tuple(generator.output_shape)
+    if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
+        raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
+                         f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
+    generator.working_size = int(_run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
+    return generator
+
+
+def size_multiple(generator):
+    """Height and width the generator accepts are multiples of this: 2 ** (its stride-2 levels)."""
+    try:
+        from colorgan import models
+
+        return models.size_multiple(generator)
+    except (ImportError, AttributeError, ValueError):
+        pass  # not (yet) a colorgan U-Net: count the downsampling layers of any fully convolutional net
+    import keras
+
+    multiple = 1
+    for layer in generator.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)) \
+                and not isinstance(layer, keras.layers.Conv2DTranspose):
+            strides = layer.strides if isinstance(layer.strides, tuple) else (layer.strides,)
+            multiple *= int(strides[0])
+    return multiple
+
+
+def to_rgb_u8(image):
+    """A path or an array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), uint8/uint16/float -> uint8 RGB.
+
+    Files go through ``images.read_rgb`` (every mode, EXIF orientation); float arrays are taken
+    as [0, 1], uint16 as [0, 65535]; an alpha channel is composited on white like files are.
+    """
+    if isinstance(image, (str, Path)):
+        return images.read_rgb(image)
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)) or 0 in array.shape:
+        raise ValueError(f"expected an image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.dtype == np.uint16:
+        array = array.astype(np.float32) / 65535.0
+    elif array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.floating) and array.dtype != bool:
+            raise ValueError(f"expected uint8, uint16 or float pixels in [0, 1], got dtype {array.dtype}")
+        array = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+    if array.dtype != np.uint8:
+        array = color.to_uint8(array)
+    if array.ndim == 2:
+        return np.repeat(array[..., None], 3, axis=-1)
+    if array.shape[-1] == 4:  # composite on white: transparent areas of a scan are paper
+        alpha = array[..., 3:].astype(np.float32) / 255.0
+        return color.to_uint8((array[..., :3] * alpha + 255.0 * (1.0 - alpha)) / 255.0)
+    return np.ascontiguousarray(array)
+
+
+def _network_side(generator, working_size):
+    """Side of the square the generator sees: the working size rounded up to its size multiple."""
+    fixed = generator.input_shape[1:3]
+    if fixed[0] is not None and fixed[1] is not None:
+        return int(fixed[0])  # a generator saved with a fixed input size accepts only that
+    multiple = size_multiple(generator)
+    return -(-int(working_size) // multiple) * multiple
+
+
+def _network_input(lightness, working_size, side):
+    """Full-resolution L (H, W) -> model-scale L (side, side) and the (h, w) the photo occupies in it."""
+    height, width = lightness.shape
+    scale = working_size / max(height, width)
+    h, w = max(1, round(height * scale)), max(1, round(width * scale))
+    small = cv2.resize(lightness, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    small = small.reshape(h, w)  # cv2 drops a 1-pixel axis
+    # Reflect into the padding (bottom, right) so the network sees image-like content, not a hard edge.
+    mode = "reflect" if min(h, w) > 1 else "edge"
+    padded = np.pad(small, ((0, side - h), (0, side - w)), mode=mode)
+    return color.lightness_to_model_np(padded), (h, w)
+
+
+def _join(lightness, ab_small):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1] -> uint8 RGB (H, W, 3)."""
+    height, width = lightness.shape
+    ab = cv2.resize(color.ab_from_model_np(ab_small), (width, height), interpolation=cv2.INTER_LINEAR)
+    return color.lab_to_rgb_u8(lightness, ab.reshape(height, width, 2))
+
+
+def colorize_batch(generator, photos, working_size=None, batch_size=8):
+    """Colorize several photos (paths or arrays, any sizes) -> list of uint8 RGB, each of its input's size.
+
+    All photos share one square network input, so a batch goes through the generator in one call.
+    """
+    working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
+    if working_size < 1:
+        raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
+    side = _network_side(generator, working_size)
+    working_size = min(working_size, side)
+    results = []
+    photos = list(photos)
+    for start in range(0, len(photos), batch_size):
+        lightness = [color.lightness_u8(to_rgb_u8(photo)) for photo in photos[start:start + batch_size]]
+        inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
+        ab = np.asarray(generator.predict_on_batch(np.stack(inputs)[..., None]), np.float32)  # (B, side, side, 2)
+        results += [_join(each, ab[i, :h, :w]) for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
+    return results
+
+
+def colorize(generator, image, working_size=None):
+    """Colorize one photo (a path or an array, any size and mode) -> uint8 RGB (H, W, 3) of the input's size.
+
+    Args:
+        generator: a keras generator L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1]
+            (``load_generator`` or ``models.build_generator``).
+        image: a file path, or an array (H, W), (H, W, 1), (H, W, 3), (H, W, 4): uint8, uint16
+            or float in [0, 1].
+        working_size: the long side the network sees; default ``generator.working_size`` (set by
+            ``load_generator`` from the run's config.json) or 256.
+    """
+    return colorize_batch(generator, [image], working_size=working_size)[0]
