@@ -1,0 +1,92 @@
+"""The tf.data pipeline: shapes, dtypes and ranges; the Lab values match scikit-image; jitter vs evaluation."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from skimage.color import rgb2lab
+
+from colorgan.data import list_images, make_dataset, prepare
+from colorgan.data.pipeline import center_resize, random_jitter
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """scikit-image's color photos prepared at 64 px (a few in val with val_fraction 0.3)."""
+    out = tmp_path_factory.mktemp("prepared")
+    summary = prepare([], out, size=64, val_fraction=0.3, workers=1, progress=False)
+    assert summary["train"] >= 2 and summary["val"] >= 1
+    return out
+
+
+def _batches(dataset):
+    return [(L.numpy(), ab.numpy()) for L, ab in dataset]
+
+
+@pytest.mark.parametrize("image_size", [32, 512])
+def test_batches_have_the_contract_shapes_dtypes_and_ranges(prepared, image_size):
+    count = len(list_images(prepared, "train"))
+    batches = _batches(make_dataset(prepared, "train", image_size=image_size, batch_size=4, seed=0))
+    assert sum(L.shape[0] for L, _ in batches) == count  # every photo once per epoch
+    for L, ab in batches:
+        assert L.dtype == np.float32 and ab.dtype == np.float32
+        assert L.shape[1:] == (image_size, image_size, 1) and ab.shape[1:] == (image_size, image_size, 2)
+        assert -1.0 <= L.min() and L.max() <= 1.0 and -1.0 <= ab.min() and ab.max() <= 1.0
+        assert L.std() > 0.05 and np.abs(ab).max() > 0.05  # real photos, not blank crops
+
+
+def test_evaluation_batches_match_scikit_image_lab_of_the_center_crop(prepared):
+    path = list_images(prepared, "val")[0]
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    height, width = rgb.shape[:2]
+    top, left = (height - 64) // 2, (width - 64) // 2
+    expected = rgb2lab(rgb[top:top + 64, left:left + 64])  # stored short side is 64: no resize, a plain crop
+
+    L, ab = next(iter(make_dataset(prepared, "val", image_size=64, batch_size=1, shuffle=False)))
+    assert np.abs(L[0, ..., 0].numpy() - (expected[..., 0] / 50 - 1)).max() < 2e-3
+    assert np.abs(ab[0].numpy() - np.clip(expected[..., 1:] / 110, -1, 1)).max() < 2e-3
+
+
+def test_training_batches_vary_while_evaluation_batches_repeat(prepared):
+    training = make_dataset(prepared, "train", image_size=48, batch_size=64, seed=1)
+    first, second = _batches(training), _batches(training)
+    assert not np.array_equal(first[0][1], second[0][1])  # new crops, flips and order every epoch
+
+    evaluation = make_dataset(prepared, "val", image_size=48, batch_size=64, shuffle=False)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(_batches(evaluation), _batches(evaluation), strict=True))
+    # training=None follows the split; training=False on train is deterministic too
+    fixed = make_dataset(prepared, "train", image_size=48, batch_size=64, training=False, shuffle=False)
+    assert np.array_equal(_batches(fixed)[0][0], _batches(fixed)[0][0])
+
+
+def test_same_seed_same_batches_and_cache_gives_the_same_values(prepared):
+    one = _batches(make_dataset(prepared, "train", image_size=32, batch_size=8, seed=7))
+    two = _batches(make_dataset(prepared, "train", image_size=32, batch_size=8, seed=7, cache=True))
+    assert np.array_equal(one[0][1], two[0][1])
+
+
+def test_jitter_crops_flip_and_stay_in_range():
+    image = tf.constant(np.random.default_rng(0).integers(0, 256, (70, 100, 3)), tf.uint8)
+    crops = [random_jitter(image, 64, tf.constant([0, i], tf.int64)).numpy() for i in range(8)]
+    assert all(c.shape == (64, 64, 3) and 0.0 <= c.min() and c.max() <= 1.0 for c in crops)
+    assert len({c.tobytes() for c in crops}) == 8
+    center = center_resize(image, 64).numpy()
+    assert center.shape == (64, 64, 3) and np.array_equal(center, center_resize(image, 64).numpy())
+
+
+def test_stored_photos_smaller_than_the_crop_are_upscaled(tmp_path, sample_photos):
+    prepare([], tmp_path, size=32, val_fraction=0.0, workers=1, progress=False)
+    L, ab = next(iter(make_dataset(tmp_path, "train", image_size=96, batch_size=2)))
+    assert L.shape == (2, 96, 96, 1) and ab.shape == (2, 96, 96, 2)
+
+
+def test_bad_arguments_raise_value_errors(prepared, tmp_path):
+    with pytest.raises(ValueError, match="image_size"):
+        make_dataset(prepared, image_size=16)
+    with pytest.raises(ValueError, match="does not exist"):
+        make_dataset(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="split"):
+        list_images(prepared, "test")
+    (tmp_path / "train").mkdir()
+    with pytest.raises(ValueError, match="no images"):
+        make_dataset(tmp_path, "train")
