@@ -1,0 +1,47 @@
+"""Score a trained generator on a folder of color photos, beside the gray baseline, and save metrics.json.
+
+Each photo's grayscale version is colorized and compared with the photo; the gray version itself
+is scored too, because PSNR and SSIM reward gray output. Default data: the validation split of the
+run the model comes from (prepared_dir in the config.json beside it).
+"""
+
+import sys
+
+HELP = "metrics of a generator on color photos (PSNR, SSIM, CIEDE2000, AUC, colorfulness) beside gray"
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="generator .keras file (default: the newest models/*/generator.keras)")
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="folder of color photos (default: <prepared_dir>/val of the model's run)")
+    parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
+    parser.add_argument("--seed", type=int, default=0, help="seed of that subset (default: 0)")
+    parser.add_argument("--out", default=None, metavar="JSON",
+                        help="where to write the metrics (default: metrics.json beside the model)")
+    parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
+
+
+def run(args):
+    from tqdm import tqdm
+
+    from colorgan import evaluate, inference
+    from colorgan.paths import resolve
+
+    try:
+        model_path = resolve(args.model) if args.model else inference.default_model_path()
+        generator = inference.load_generator(model_path)
+        data_dir = resolve(args.data) if args.data else evaluate.default_data_dir(model_path)
+        photo_paths = evaluate.list_photos(data_dir, args.max_images, args.seed)
+    except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with tqdm(total=len(photo_paths), unit="photo", desc="evaluating") as progress:
+        result = evaluate.evaluate(generator, photo_paths, batch_size=args.batch_size, progress=progress.update)
+    for entry in result["skipped"]:
+        print(f"skipped {entry['file']}: {entry['reason']}")
+    out = resolve(args.out) if args.out else model_path.with_name("metrics.json")
+    evaluate.write_json(result, out, model_path=str(model_path), data_dir=str(data_dir))
+    print(evaluate.format_table(result))
+    print(f"-> {out}")
+    return 0

@@ -1,0 +1,129 @@
+"""Score a generator on a folder of color photos, always beside the gray baseline.
+
+Each photo is reduced to its grayscale version (its own L, no color), colorized, and compared
+with the real photo. The gray version itself is scored as a prediction on the same photos:
+PSNR and SSIM reward gray output (a wrong but plausible color costs more than no color), so a
+generator's numbers mean something only next to gray's.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from colorgan import color, images, inference, metrics
+from colorgan.paths import resolve
+
+LABELS = {
+    "psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "auc": "ab AUC (Zhang)", "ab_mae": "ab MAE",
+    "colorfulness": "colorfulness", "colorfulness_gap": "colorfulness gap",
+}
+
+
+def gray_version(rgb):
+    """uint8 RGB -> the same photo with its color removed (a = b = 0, its own L), uint8 RGB."""
+    lightness = color.lightness_u8(rgb)
+    return color.lab_to_rgb_u8(lightness, np.zeros((*lightness.shape, 2), np.float32))
+
+
+def default_data_dir(model_path):
+    """<prepared_dir>/val of the run that produced ``model_path`` (from the config.json beside it)."""
+    config_path = Path(model_path).with_name("config.json")
+    if not config_path.is_file():
+        raise ValueError(f"no config.json beside {model_path} to find its validation photos; pass --data DIR")
+    prepared_dir = json.loads(config_path.read_text()).get("prepared_dir")
+    if not prepared_dir:
+        raise ValueError(f"{config_path} names no prepared_dir; pass --data DIR")
+    return resolve(prepared_dir) / "val"
+
+
+def list_photos(data_dir, max_images=None, seed=0):
+    """Image files under ``data_dir`` (recursive), sorted; a seeded random subset of ``max_images`` if given."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ValueError(f"evaluation folder not found: {data_dir}")
+    paths = sorted(path for path in data_dir.rglob("*") if path.is_file() and images.is_image_file(path))
+    if not paths:
+        raise ValueError(f"no image files in {data_dir}")
+    if max_images and max_images < len(paths):
+        chosen = np.random.default_rng(seed).choice(len(paths), size=max_images, replace=False)
+        paths = [paths[i] for i in sorted(chosen)]
+    return paths
+
+
+def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=None):
+    """Colorize the gray versions of ``photo_paths`` and score them and gray itself against the real photos.
+
+    Args:
+        progress: optional callable(n) told how many photos were just done (a tqdm ``update``).
+
+    Returns:
+        {"n_images", "model": {metric: mean}, "gray": {metric: mean}, "real_colorfulness",
+        "per_image": [{"file", "model": {...}, "gray": {...}}], "skipped": [{"file", "reason"}]}.
+    """
+    per_image, skipped = [], []
+    photo_paths = list(photo_paths)
+    for start in range(0, len(photo_paths), batch_size):
+        photos, names = [], []
+        for path in photo_paths[start:start + batch_size]:
+            try:
+                photos.append(images.read_rgb(path))
+                names.append(str(path))
+            except images.ImageError as error:
+                skipped.append({"file": str(path), "reason": error.reason})
+        grays = [gray_version(photo) for photo in photos]
+        colorized = inference.colorize_batch(generator, grays, working_size=working_size, batch_size=batch_size)
+        for name, photo, gray, prediction in zip(names, photos, grays, colorized, strict=True):
+            per_image.append({"file": name, "model": metrics.image_metrics(prediction, photo),
+                              "gray": metrics.image_metrics(gray, photo),
+                              "real_colorfulness": metrics.colorfulness(photo)})
+        if progress is not None:
+            progress(len(photo_paths[start:start + batch_size]))
+    if not per_image:
+        raise ValueError(f"none of the {len(photo_paths)} photos could be read: {skipped[:3]}")
+    return {
+        "n_images": len(per_image),
+        "model": metrics.average([entry["model"] for entry in per_image]),
+        "gray": metrics.average([entry["gray"] for entry in per_image]),
+        "real_colorfulness": float(np.mean([entry["real_colorfulness"] for entry in per_image])),
+        "per_image": per_image,
+        "skipped": skipped,
+    }
+
+
+def gray_wins(result):
+    """Metric names where the gray input scores better than the model (the ones that reward gray)."""
+    model, gray = result["model"], result["gray"]
+    wins = {"higher": lambda name: gray[name] > model[name], "lower": lambda name: gray[name] < model[name],
+            "near 0": lambda name: abs(gray[name]) < abs(model[name]),
+            "near real": lambda name: abs(gray[name] - result["real_colorfulness"])
+            < abs(model[name] - result["real_colorfulness"])}
+    return [name for name, better in metrics.BETTER.items() if wins[better](name)]
+
+
+def format_table(result):
+    """The averages as a text table: model beside gray, which is better, and what that means."""
+    winners = set(gray_wins(result))
+    lines = [f"{result['n_images']} photos; the gray baseline is the gray input itself, scored as a prediction",
+             f"{'metric':<18}{'better':<11}{'model':>9}{'gray':>9}   better here"]
+    for name, better in metrics.BETTER.items():
+        model, gray = result["model"][name], result["gray"][name]
+        lines.append(f"{LABELS[name]:<18}{better:<11}{model:>9.3f}{gray:>9.3f}   "
+                     + ("GRAY" if name in winners else "model"))
+    lines.append(f"{'(real photos)':<18}{'':<11}{'colorfulness':>18} {result['real_colorfulness']:.3f}")
+    if winners & {"psnr", "ssim"}:
+        lines.append("Note: gray beats the model on " + " and ".join(LABELS[n] for n in ("psnr", "ssim")
+                                                                   if n in winners)
+                     + ": these scores reward cautious, gray output; judge color by AUC, colorfulness and by eye.")
+    else:
+        lines.append("Note: PSNR and SSIM favour gray output; here the model beats gray even on them.")
+    return "\n".join(lines)
+
+
+def write_json(result, path, **extra):
+    """Save ``result`` (plus ``extra`` keys such as the model path) as indented JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**extra, **result}, indent=2))
+    return path
+

@@ -1,0 +1,99 @@
+"""Evaluation: gray versions, photo lists, model beside the gray baseline, metrics.json and the CLI."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import color as skcolor
+
+from colorgan import cli, color, evaluate, metrics, models
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory, sample_photos):
+    """A run folder with a real (untrained) generator and a prepared folder whose val/ holds 5 photos + 1 broken."""
+    root = tmp_path_factory.mktemp("evaluate")
+    val = root / "prepared" / "val"
+    (val / "cats").mkdir(parents=True)
+    for name in ("astronaut", "coffee", "rocket", "hubble_deep_field"):
+        Image.fromarray(sample_photos[name][::4, ::4]).save(val / f"{name}.png")
+    Image.fromarray(sample_photos["chelsea"][::4, ::4]).save(val / "cats" / "chelsea.jpg")
+    (val / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    generator = models.build_generator(32, base_filters=8)
+    (root / "run").mkdir()
+    generator.save(root / "run" / "generator.keras")
+    config = {"run_name": "test", "image_size": 32, "prepared_dir": str(root / "prepared"), "base_filters": 8}
+    (root / "run" / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def test_gray_version_keeps_the_photos_lightness_and_drops_its_color(sample_photos):
+    photo = sample_photos["coffee"]
+    gray = evaluate.gray_version(photo)
+    assert gray.shape == photo.shape and gray.dtype == np.uint8
+    assert np.abs(color.lightness_u8(gray) - color.lightness_u8(photo)).mean() < 0.3
+    assert np.abs(skcolor.rgb2lab(gray)[..., 1:]).max() < 1.5  # only 8-bit rounding is left of the chroma
+
+
+def test_list_photos_is_recursive_sorted_and_subsets_reproducibly(run_folder):
+    val = run_folder / "prepared" / "val"
+    everything = evaluate.list_photos(val)
+    assert [p.name for p in everything] == ["astronaut.png", "broken.jpg", "chelsea.jpg", "coffee.png",
+                                            "hubble_deep_field.png", "rocket.png"]
+    subset = evaluate.list_photos(val, max_images=3, seed=1)
+    assert len(subset) == 3 and subset == evaluate.list_photos(val, max_images=3, seed=1) and set(subset) < set(
+        everything)
+    with pytest.raises(ValueError, match="not found"):
+        evaluate.list_photos(val / "missing")
+    assert evaluate.default_data_dir(run_folder / "run" / "generator.keras") == val
+
+
+def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_files(run_folder):
+    from colorgan import inference
+
+    generator = inference.load_generator(run_folder / "run" / "generator.keras")
+    done = []
+    result = evaluate.evaluate(generator, evaluate.list_photos(run_folder / "prepared" / "val"), batch_size=4,
+                               progress=done.append)
+    assert result["n_images"] == 5 and sum(done) == 6
+    assert [entry["file"].endswith("broken.jpg") for entry in result["skipped"]] == [True]
+    assert set(result["model"]) == set(result["gray"]) == set(metrics.BETTER)
+    assert result["gray"]["colorfulness"] < 1.0 < result["real_colorfulness"]
+    first = result["per_image"][0]
+    assert result["model"]["auc"] == pytest.approx(np.mean([e["model"]["auc"] for e in result["per_image"]]))
+    assert first["gray"]["colorfulness_gap"] == pytest.approx(first["gray"]["colorfulness"]
+                                                              - first["real_colorfulness"])
+    assert all(math.isfinite(value) for value in [*result["model"].values(), *result["gray"].values()])
+
+
+def test_table_says_when_gray_wins():
+    names = list(metrics.BETTER)
+    result = {"n_images": 2, "real_colorfulness": 30.0,
+              "model": dict(zip(names, [20.0, 0.7, 12.0, 0.90, 0.08, 25.0, -5.0], strict=True)),
+              "gray": dict(zip(names, [23.0, 0.9, 10.0, 0.85, 0.09, 0.0, -30.0], strict=True))}
+    assert evaluate.gray_wins(result) == ["psnr", "ssim", "ciede2000"]
+    table = evaluate.format_table(result)
+    assert "PSNR (dB)" in table and "gray beats the model on PSNR (dB) and SSIM" in table
+    assert table.splitlines()[2].rstrip().endswith("GRAY") and table.splitlines()[5].rstrip().endswith("model")
+
+
+def test_cli_writes_metrics_json_and_prints_the_table_against_gray(run_folder, tmp_path, capsys):
+    out = tmp_path / "metrics.json"
+    code = cli.main(["evaluate", "--model", str(run_folder / "run" / "generator.keras"), "--max-images", "4",
+                     "--out", str(out)])  # --data defaults to the run's prepared_dir/val
+    printed = capsys.readouterr().out
+    assert code == 0
+    saved = json.loads(out.read_text())
+    assert saved["data_dir"].endswith("prepared/val") and saved["n_images"] + len(saved["skipped"]) == 4
+    assert len(saved["per_image"]) == saved["n_images"]
+    assert "gray" in printed and "ab AUC (Zhang)" in printed and str(out) in printed
+
+
+def test_cli_errors_clearly_without_a_model_or_data(run_folder, tmp_path, capsys):
+    assert cli.main(["evaluate", "--model", str(tmp_path / "none.keras")]) == 2
+    assert "none.keras: model file not found" in capsys.readouterr().err
+    model = run_folder / "run" / "generator.keras"
+    assert cli.main(["evaluate", "--model", str(model), "--data", str(tmp_path / "nothing")]) == 2
+    assert "evaluation folder not found" in capsys.readouterr().err
