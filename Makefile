@@ -10,11 +10,12 @@ PY := $(VENV)/bin/python
 COLORGAN := $(PY) -m colorgan
 STAMP := $(VENV)/.installed
 
-# RUN: run folder under models/; IN, OUT: what `make colorize` reads and writes.
-RUN ?= demo
+# RUN: run folder under models/ (empty = the newest run); IN, OUT: what `make colorize` reads and writes.
+RUN ?=
 IN ?=
 OUT ?= build/colorized
-MODEL ?= models/$(RUN)/generator.keras
+MODEL ?= $(if $(RUN),models/$(RUN)/generator.keras)
+MODEL_ARG = $(if $(MODEL),--model $(MODEL))
 
 .PHONY: help
 help: ## list the targets (this message)
@@ -52,12 +53,13 @@ demo: $(STAMP) ## the main job on a built-in default: a CPU-sized run end to end
 	$(COLORGAN) notebooks --params params/demo.yaml 01 02 03 04
 
 .PHONY: colorize
-colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [MODEL=...]
-	$(COLORGAN) colorize $(IN) -o $(OUT) --model $(MODEL)
+colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [RUN=name | MODEL=path]
+	@test -n "$(IN)" || { echo 'usage: make colorize IN="photo.jpg or folder ..." [OUT=build/colorized]'; exit 2; }
+	$(COLORGAN) colorize $(IN) -o $(OUT) $(MODEL_ARG)
 
 .PHONY: evaluate
-evaluate: $(STAMP) ## metrics of models/$(RUN) on its validation split, beside the gray baseline
-	$(COLORGAN) evaluate --model $(MODEL)
+evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation split, beside the gray baseline
+	$(COLORGAN) evaluate $(MODEL_ARG)
 
 .PHONY: bench
 bench: $(STAMP) ## speed and memory benchmarks, each against its baseline in the same run (build/bench/)
