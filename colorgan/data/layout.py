@@ -6,6 +6,7 @@
     <out>/manifest.jsonl     one JSON record per source file found (kept or dropped, and why)
 """
 
+import json
 from pathlib import Path
 
 from colorgan.images import IMAGE_EXTENSIONS
@@ -29,3 +30,19 @@ def list_images(prepared_dir, split="train"):
 
 def split_folder(prepared_dir, split) -> Path:
     return resolve(prepared_dir) / split
+
+
+def read_manifest(prepared_dir):
+    """The per-file records of the last preparation (list of dicts: source, status, reason, split, file ...)."""
+    path = resolve(prepared_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise ValueError(f"{path} not found: prepare a dataset first")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_summary(prepared_dir):
+    """summary.json of a prepared folder: found, kept, train, val, dropped (counts by reason), settings."""
+    path = resolve(prepared_dir) / SUMMARY_NAME
+    if not path.is_file():
+        raise ValueError(f"{path} not found: prepare a dataset first")
+    return json.loads(path.read_text())
