@@ -97,5 +97,5 @@ def test_ab_histogram_counts_strided_pixels_in_lab_units():
     ab = tf.concat([tf.fill((2, 8, 8, 1), 0.5), tf.fill((2, 8, 8, 1), -0.25)], axis=-1)  # a = 55, b = -27.5
     counts, edges = ab_histogram([(None, ab)], bins=44, stride=4)
     assert counts.sum() == 2 * 2 * 2  # stride 4 keeps 2 x 2 pixels of each 8 x 8 image
-    a_bin, b_bin = np.searchsorted(edges, 55.0) - 1, np.searchsorted(edges, -27.5) - 1
+    a_bin, b_bin = np.searchsorted(edges, 55.0, "right") - 1, np.searchsorted(edges, -27.5, "right") - 1
     assert counts[a_bin, b_bin] == 8 and edges[0] == -110 and edges[-1] == 110
