@@ -170,21 +170,26 @@ def lightness_u8(rgb):
     return lightness
 
 
-def lab_to_rgb_u8(lightness, ab):
-    """L (H, W) in [0, 100] and ab (H, W, 2) in Lab units, float -> uint8 RGB (H, W, 3), clipped to the gamut.
+def lab_to_rgb_u8(lightness, a, b):
+    """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint8 RGB (H, W, 3), clipped to the gamut.
 
     OpenCV's float Lab -> RGB is the same sRGB/D65 math; the one difference from scikit-image (and
     ``lab_to_rgb``) is that those clip a negative Z before the matrix, so b is capped here where
     Z would turn negative (b > 200 * fy). Agrees with scikit-image within one 8-bit level.
+    Channels come separately and the conversion runs in place, so a 12 MP photo needs one
+    float32 Lab buffer (144 MB) and no copies of it.
     """
-    lightness = np.asarray(lightness, np.float32)
-    ab = np.asarray(ab, np.float32)
-    if lightness.ndim != 2 or ab.shape != (*lightness.shape, 2):
-        raise ValueError(f"lab_to_rgb_u8 expects L (H, W) and ab (H, W, 2), got {lightness.shape} and {ab.shape}")
-    a, b = cv2.split(ab)
-    b = np.minimum(b, (lightness + np.float32(16.0)) * np.float32(200.0 / 116.0))  # fz = fy - b / 200 >= 0
-    rgb = cv2.cvtColor(cv2.merge([lightness, a, b]), cv2.COLOR_Lab2RGB)  # float32 in [0, 1]
-    return cv2.convertScaleAbs(rgb, alpha=255.0)  # round and saturate to uint8
+    lightness, a, b = (np.asarray(channel, np.float32) for channel in (lightness, a, b))
+    if lightness.ndim != 2 or a.shape != lightness.shape or b.shape != lightness.shape:
+        raise ValueError(f"lab_to_rgb_u8 expects L, a and b of one shape (H, W), got {lightness.shape}, "
+                         f"{a.shape} and {b.shape}")
+    b_capped = lightness + np.float32(16.0)
+    b_capped *= np.float32(200.0 / 116.0)  # 200 * fy: fz = fy - b / 200 >= 0 <=> b <= 200 * fy
+    np.minimum(b, b_capped, out=b_capped)
+    lab = cv2.merge([lightness, a, b_capped])
+    del b_capped
+    cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)  # float32 RGB in [0, 1], in place
+    return cv2.convertScaleAbs(lab, alpha=255.0)  # round and saturate to uint8
 
 
 def lightness_to_model_np(lightness):

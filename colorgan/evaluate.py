@@ -23,7 +23,8 @@ LABELS = {
 def gray_version(rgb):
     """uint8 RGB -> the same photo with its color removed (a = b = 0, its own L), uint8 RGB."""
     lightness = color.lightness_u8(rgb)
-    return color.lab_to_rgb_u8(lightness, np.zeros((*lightness.shape, 2), np.float32))
+    no_color = np.zeros_like(lightness)
+    return color.lab_to_rgb_u8(lightness, no_color, no_color)
 
 
 def default_data_dir(model_path):

@@ -146,8 +146,10 @@ def _network_input(lightness, working_size, side):
 def _join(lightness, ab_small):
     """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1] -> uint8 RGB (H, W, 3)."""
     height, width = lightness.shape
-    ab = cv2.resize(color.ab_from_model_np(ab_small), (width, height), interpolation=cv2.INTER_LINEAR)
-    return color.lab_to_rgb_u8(lightness, ab.reshape(height, width, 2))
+    # Bilinear: chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges.
+    a, b = (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
+            .reshape(height, width) for i in (0, 1))
+    return color.lab_to_rgb_u8(lightness, a, b)
 
 
 def colorize_batch(generator, photos, working_size=None, batch_size=8):

@@ -57,7 +57,7 @@ def _write(rgb, destination):
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     quality = [cv2.IMWRITE_JPEG_QUALITY, 95] if destination.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(destination), rgb[..., ::-1], quality):  # OpenCV writes BGR
+    if not cv2.imwrite(str(destination), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), quality):  # OpenCV writes BGR
         raise OSError(f"could not write {destination}")
 
 
