@@ -17,19 +17,13 @@ CHECKPOINT_NAME = "state.npz"
 
 
 def _groups(model):
-    """The variables to save, by group. Optimizers must be built first (``build_optimizers``)."""
+    """The variables to save, by group (``Pix2Pix.compile`` has built the optimizers' variables)."""
     return {
         "generator": model.generator.variables,  # weights, BatchNorm statistics, dropout seed states
         "discriminator": model.discriminator.variables,
         "generator_optimizer": model.generator_optimizer.variables,  # step, Adam moments, loss scale
         "discriminator_optimizer": model.discriminator_optimizer.variables,
     }
-
-
-def build_optimizers(model):
-    """Create the optimizers' slot variables now (Keras creates them lazily at the first step)."""
-    model.generator_optimizer.build(model.generator.trainable_variables)
-    model.discriminator_optimizer.build(model.discriminator.trainable_variables)
 
 
 def save_checkpoint(path, model, epoch, best):
@@ -66,7 +60,6 @@ def read_meta(path):
 
 def restore_checkpoint(path, model):
     """Load a checkpoint into ``model`` (built and compiled the same way); returns its meta dict."""
-    build_optimizers(model)
     with np.load(path) as archive:
         stored = {key: key for key in archive.files if key != "meta"}
         for group, variables in _groups(model).items():

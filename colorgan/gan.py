@@ -40,8 +40,8 @@ class Pix2Pix(keras.Model):
     """
 
     def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, label_smoothing=0.0, warmup_epochs=0,
-                 **kwargs):
-        super().__init__(**kwargs)
+                 name="pix2pix", **kwargs):
+        super().__init__(name=name, **kwargs)
         if l1_weight < 0:
             raise ValueError(f"l1_weight must be >= 0, got {l1_weight}")
         if not 0.0 <= label_smoothing < 1.0:
@@ -73,6 +73,10 @@ class Pix2Pix(keras.Model):
         super().compile(**kwargs)
         self.generator_optimizer = generator_optimizer or paper_optimizer()
         self.discriminator_optimizer = discriminator_optimizer or paper_optimizer()
+        # Create the Adam moments now, in the strategy's scope, not lazily inside the first
+        # (distributed, compiled) step, where MirroredStrategy cannot create variables.
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -91,7 +95,7 @@ class Pix2Pix(keras.Model):
         return optimizer.scale_loss(loss / replicas)
 
     def train_step(self, data):
-        lightness, ab = data  # (B, H, W, 1), (B, H, W, 2)
+        lightness, ab, _ = keras.utils.unpack_x_y_sample_weight(data)  # (B, H, W, 1), (B, H, W, 2)
 
         # One generator forward pass serves both updates (as in the paper's code); the
         # generator's tape pauses while the discriminator learns from a detached copy of it.
@@ -134,7 +138,7 @@ class Pix2Pix(keras.Model):
 
     def test_step(self, data):
         """Validation: the L1 distance of the generated ab to the real ab (Keras names it ``val_l1``)."""
-        lightness, ab = data
+        lightness, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
         generated = self.generator(lightness, training=False)
         fake_logits = self.discriminator([lightness, generated], training=False)
         gan_loss = self._mean(self.bce(tf.ones_like(fake_logits), fake_logits))

@@ -15,6 +15,7 @@ the logits never underflow and the losses are computed in float32.
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 INIT_STDDEV = 0.02  # paper: "weights initialized from a Gaussian distribution with mean 0 and std 0.02"
@@ -45,13 +46,21 @@ def size_multiple(generator):
     return 2**downsamplings
 
 
+def _batch_norm(name, dtype):
+    """BatchNorm with PyTorch's momentum; synchronized across replicas under a multi-device strategy,
+    so a batch split over N devices is normalized exactly as it would be on one."""
+    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, synchronized=synchronized, name=name,
+                                     dtype=dtype)
+
+
 def _down(x, filters, name, batch_norm=True, use_bias=None, dtype=None):
     """Encoder block: 4x4 conv, stride 2 -> BatchNorm -> LeakyReLU(0.2); halves height and width."""
     use_bias = not batch_norm if use_bias is None else use_bias
     x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_initializer(),
                       use_bias=use_bias, name=f"{name}_conv", dtype=dtype)(x)
     if batch_norm:
-        x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_norm", dtype=dtype)(x)
+        x = _batch_norm(f"{name}_norm", dtype)(x)
     return layers.LeakyReLU(0.2, name=f"{name}_relu", dtype=dtype)(x)
 
 
@@ -59,7 +68,7 @@ def _up(x, skip, filters, name, dropout_rate=0.0, dtype=None):
     """Decoder block: 4x4 transposed conv, stride 2 -> BatchNorm -> Dropout -> ReLU, then concat the skip."""
     x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_initializer(),
                                use_bias=False, name=f"{name}_conv", dtype=dtype)(x)
-    x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_norm", dtype=dtype)(x)
+    x = _batch_norm(f"{name}_norm", dtype)(x)
     if dropout_rate:
         # Dropout stays on at test time in the paper (its only noise source); Keras turns it off
         # outside training, which gives deterministic colorizations - what a user wants here.
@@ -128,7 +137,7 @@ def build_discriminator(base_filters=64, dtype=None):
     x = layers.ZeroPadding2D(1, name="pad_4", dtype=dtype)(x)  # (B, 34, 34, 256)
     x = layers.Conv2D(base_filters * 8, 4, strides=1, kernel_initializer=_initializer(), use_bias=False,
                       name="conv_4", dtype=dtype)(x)  # (B, 31, 31, 512)
-    x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name="conv_4_norm", dtype=dtype)(x)
+    x = _batch_norm("conv_4_norm", dtype)(x)
     x = layers.LeakyReLU(0.2, name="conv_4_relu", dtype=dtype)(x)
     x = layers.ZeroPadding2D(1, name="pad_5", dtype=dtype)(x)  # (B, 33, 33, 512)
     logits = layers.Conv2D(1, 4, strides=1, kernel_initializer=_initializer(), name="logits",
