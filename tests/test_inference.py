@@ -85,6 +85,25 @@ def test_network_sees_the_working_resolution_with_the_aspect_ratio_kept():
     assert a[:, 220:].mean() > 5 and np.abs(a[:, :180]).mean() < 1.0  # no shift or stretch of the color
 
 
+def test_a_constant_prediction_lands_as_that_color_at_full_resolution():
+    """A generator that always predicts ab = (0.2, -0.3) must give a = 22, b = -33 everywhere (the 110 scale)."""
+    inputs = keras.Input(shape=(None, None, 1))
+    outputs = layers.Conv2D(2, 1, activation="tanh", kernel_initializer="zeros",
+                            bias_initializer=keras.initializers.Constant(np.arctanh([0.2, -0.3])))(inputs)
+    constant = keras.Model(inputs, outputs)
+    out = inference.colorize(constant, np.full((123, 45), 128, np.uint8), working_size=16)
+    ab = skcolor.rgb2lab(out)[..., 1:].reshape(-1, 2)
+    assert np.abs(ab - [22.0, -33.0]).max() < 1.5  # up to 8-bit rounding
+
+
+def test_the_projects_unet_generator_works_on_any_size():
+    models = pytest.importorskip("colorgan.models")
+    unet = models.build_generator(32, base_filters=4)
+    assert inference.size_multiple(unet) == 32
+    for shape in [(1, 500), (77, 33)]:
+        assert inference.colorize(unet, np.zeros(shape, np.uint8), working_size=32).shape == (*shape, 3)
+
+
 def _write_mode(path, mode, rgb):
     """Save ``rgb`` as a file of the given PIL mode (what cameras, scanners and editors produce)."""
     image = Image.fromarray(rgb)
