@@ -1,0 +1,134 @@
+"""Training runs: the run folder, exports that reload, resume after SIGKILL, a NaN that stops the run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorgan import checkpoint, training
+
+TINY = {"image_size": 32, "base_filters": 8, "batch_size": 2, "epochs": 2, "steps_per_epoch": 2, "sample_count": 2}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, sample_photos):
+    """A small prepared folder (contract 1 layout): 5 train and 2 val photos, short side 40."""
+    folder = tmp_path_factory.mktemp("prepared")
+    for index, (name, photo) in enumerate(sorted(sample_photos.items())):
+        split = folder / ("val" if index >= 5 else "train")
+        split.mkdir(exist_ok=True)
+        cv2.imwrite(str(split / f"{name}.png"), cv2.resize(photo, (40, 40))[..., ::-1])
+    return folder
+
+
+def tiny_config(prepared, models_dir, **overrides):
+    return {**TINY, "prepared_dir": str(prepared), "models_dir": str(models_dir), "run_name": "tiny", **overrides}
+
+
+def test_a_run_writes_its_folder_and_the_generator_reloads(prepared, tmp_path):
+    outcome = training.train(tiny_config(prepared, tmp_path), verbose=0)
+    folder = tmp_path / "tiny"
+    assert outcome["run_dir"] == folder and outcome["epoch"] == 2 and outcome["step"] == 4
+    config = json.loads((folder / "config.json").read_text())
+    assert {"run_name", "image_size", "prepared_dir", "base_filters", "seed"} <= set(config)
+    assert config["image_size"] == 32
+    assert sorted(p.name for p in (folder / "samples").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
+    assert any((folder / "logs").rglob("events.out.tfevents*"))
+    history = (folder / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and "val_l1" in history[0] and len(history) == 3
+    assert checkpoint.read_meta(folder / "checkpoint" / checkpoint.CHECKPOINT_NAME)["epoch"] == 2
+
+    lightness = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype("float32")
+    last = keras.models.load_model(folder / "generator_last.keras")
+    np.testing.assert_allclose(last(lightness).numpy(), outcome["model"].generator(lightness).numpy(), atol=1e-6)
+    best = keras.models.load_model(folder / "generator.keras")
+    assert best.output_shape == (None, None, None, 2)
+
+
+def test_starting_the_same_run_again_continues_it(prepared, tmp_path):
+    training.train(tiny_config(prepared, tmp_path), verbose=0)
+    outcome = training.train(tiny_config(prepared, tmp_path, epochs=3), verbose=0)
+    assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (2, 3, 6)
+    assert len((tmp_path / "tiny" / "history.csv").read_text().splitlines()) == 4  # header + 3 epochs, appended
+
+
+def test_resuming_with_another_architecture_is_refused(prepared, tmp_path):
+    training.train(tiny_config(prepared, tmp_path, epochs=1), verbose=0)
+    with pytest.raises(ValueError, match="base_filters"):
+        training.train(tiny_config(prepared, tmp_path, base_filters=4), verbose=0)
+
+
+def test_unknown_parameters_are_refused():
+    with pytest.raises(ValueError, match="unknown training parameters"):
+        training.resolve_config({"learning_rate": 1e-3})
+
+
+def test_mixed_precision_run_exports_a_float32_generator(prepared, tmp_path):
+    training.train(tiny_config(prepared, tmp_path, epochs=1, mixed_precision=True), verbose=0)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    generator = keras.models.load_model(tmp_path / "tiny" / "generator_last.keras")
+    assert {layer.compute_dtype for layer in generator.layers if layer.weights} == {"float32"}
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(prepared, tmp_path):
+    config = tiny_config(prepared, tmp_path, epochs=3)
+    good = next(iter(training.make_datasets(training.resolve_config(config))[0]))
+    lightness, ab = good
+    poisoned = (tf.fill(tf.shape(lightness), float("nan")), ab)
+    # Epoch 1 (2 steps) is fine, epoch 2 meets a NaN input.
+    train_data = tf.data.Dataset.from_tensors(good).repeat(2).concatenate(tf.data.Dataset.from_tensors(poisoned).repeat())
+    val_data = tf.data.Dataset.from_tensors(good)
+    with pytest.raises(training.TrainingDiverged, match=r"non-finite loss at epoch 2, batch 1.*last good checkpoint "
+                                                        r"\(epoch 1\) is kept"):
+        training.train(config, datasets=(train_data, val_data), verbose=0)
+    state = tmp_path / "tiny" / "checkpoint" / checkpoint.CHECKPOINT_NAME
+    assert checkpoint.read_meta(state)["epoch"] == 1 and checkpoint.read_meta(state)["step"] == 2
+    with np.load(state) as archive:
+        assert all(np.isfinite(archive[key]).all() for key in archive.files if key.startswith("generator/"))
+    generator = keras.models.load_model(tmp_path / "tiny" / "generator_last.keras")
+    assert np.isfinite(generator(np.zeros((1, 32, 32, 1), "float32")).numpy()).all()
+
+
+def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(prepared, tmp_path):
+    config = tiny_config(prepared, tmp_path, epochs=1000, steps_per_epoch=3, sample_every=1000)
+    command = [sys.executable, "-m", "colorgan", "train", "--prepared-dir", str(prepared), "--run-name", "tiny"]
+    for name in ("models_dir", "image_size", "base_filters", "batch_size", "epochs", "steps_per_epoch", "sample_every"):
+        command += ["-p", f"{name}={config[name]}"]
+    state = tmp_path / "tiny" / "checkpoint" / checkpoint.CHECKPOINT_NAME
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    try:
+        deadline = time.monotonic() + 180
+        while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state.exists(), "the training process wrote no checkpoint"
+        time.sleep(1.0)  # let it get into a later epoch
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    meta = checkpoint.read_meta(state)  # an atomic replace: always a whole checkpoint
+    epoch, step = meta["epoch"], meta["step"]
+    assert epoch >= 1 and step == 3 * epoch
+
+    # The optimizers come back with their step counters and Adam moments, not from zero.
+    resolved = training.resolve_config(config)
+    model = training.build_pix2pix(resolved)
+    checkpoint.restore_checkpoint(state, model)
+    assert int(model.generator_optimizer.iterations.numpy()) == step
+    assert int(model.discriminator_optimizer.iterations.numpy()) == step
+    with np.load(state) as archive:
+        stored = [archive[key] for key in sorted(archive.files) if key.startswith("generator_optimizer/")]
+    restored = [variable.numpy() for variable in model.generator_optimizer.variables]
+    assert all(np.array_equal(a, b) for a, b in zip(stored, restored, strict=True))
+    assert any(np.abs(value).sum() > 0 for value in restored if value.ndim > 0)
+
+    outcome = training.train({**config, "epochs": epoch + 1}, verbose=0)
+    assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (epoch, epoch + 1, step + 3)
