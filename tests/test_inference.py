@@ -218,3 +218,15 @@ def test_cli_single_file_succeeds_and_missing_model_is_a_clear_error(saved_gener
     assert Image.open(tmp_path / "out" / "one.jpg").size == Image.open(photo).size
     assert cli.main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", str(tmp_path / "x.keras")]) == 2
     assert "x.keras: model file not found" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+def test_real_photos_of_every_size_and_mode_keep_their_size(shared_datasets, generator):
+    from colorgan import evaluate, images
+
+    paths = evaluate.list_photos(shared_datasets / "photos" / "imagenet-samples", max_images=40, seed=0)
+    photos = [images.read_rgb(path) for path in paths]
+    assert len({photo.shape[:2] for photo in photos}) > 3  # the folder mixes sizes and aspect ratios
+    for photo, out in zip(photos, inference.colorize_batch(generator, paths, working_size=64), strict=True):
+        assert out.shape == photo.shape
+        assert np.abs(_lightness(out) - color.lightness_u8(photo)).mean() < 1.0
