@@ -1,10 +1,10 @@
 """The tf.data input pipeline: a prepared folder -> batches of (L, ab) in [-1, 1].
 
-One chain: file names -> parallel decode -> (cache) -> shuffle -> training jitter or
-evaluation resize -> batch -> Lab conversion on the whole batch -> prefetch.
-The Lab conversion runs after ``batch`` because one vectorized op over (B, S, S, 3) is
-cheaper than B small ones.
+One chain: file names -> shuffle -> decode the crop's window (or decode whole photos once and
+cache them) -> training jitter or evaluation crop, then Lab per photo -> batch -> prefetch.
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -29,20 +29,71 @@ def decode_image(path):
     return image
 
 
-def resize_short_side(image, short_side):
-    """Resize so the shorter side is ``short_side`` (aspect kept) -> float32 RGB in [0, 1], (h, w, 3).
+def read_window(path, window):
+    """Decode only a square window of an image file -> uint8 (side, side, 3).
 
-    Antialiased so downscaling a 256 px photo to 32 px averages pixels instead of aliasing.
+    ``window(shape)`` maps the photo's (height, width) to (top, left, side). JPEGs are read
+    with the header's size and decoded inside the window only; other formats fully, then cropped.
     """
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = tf.cast(short_side, tf.float32) / tf.reduce_min(shape)
-    new_shape = tf.cast(tf.math.ceil(shape * scale), tf.int32)  # ceil: never a pixel short of the crop
-    image = tf.image.resize(image, new_shape, method="bilinear", antialias=True)
+    contents = tf.io.read_file(path)
+
+    def jpeg():
+        top, left, side = window(tf.image.extract_jpeg_shape(contents)[:2])
+        return tf.io.decode_and_crop_jpeg(contents, tf.stack([top, left, side, side]), channels=3,
+                                          dct_method="INTEGER_ACCURATE")
+
+    def other():
+        image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+        return _crop(image, window(tf.shape(image)[:2]))
+
+    image = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def jitter_window(shape, seed):
+    """Where a training crop comes from: a random square (top, left, side) of a photo of ``shape`` (h, w).
+
+    Resizing the short side to S * scale (scale uniform in [1, 286/256]) and cutting a random
+    S x S crop is the same as cutting a random square of side short / scale and resizing it to
+    S x S, which resamples S x S pixels instead of the whole photo.
+    """
+    scale_seed, top_seed, left_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    scale = tf.random.stateless_uniform([], scale_seed, 1.0, JITTER_SCALE)
+    short_side = tf.reduce_min(shape)
+    side = tf.clip_by_value(tf.cast(tf.cast(short_side, tf.float32) / scale, tf.int32), 1, short_side)
+    top = tf.random.stateless_uniform([], top_seed, 0, shape[0] - side + 1, dtype=tf.int32)
+    left = tf.random.stateless_uniform([], left_seed, 0, shape[1] - side + 1, dtype=tf.int32)
+    return top, left, side
+
+
+def center_window(shape):
+    """The evaluation crop: the centered square of side min(h, w) (resizing it to S x S equals
+    resizing the short side to S and cutting the center S x S)."""
+    side = tf.reduce_min(shape)
+    return (shape[0] - side) // 2, (shape[1] - side) // 2, side
+
+
+def _crop(image, window):
+    top, left, side = window
+    return image[top:top + side, left:left + side]
+
+
+def _resize(image, image_size):
+    """Square uint8 crop -> float32 RGB in [0, 1], (S, S, 3).
+
+    Antialiased only when shrinking (so 256 px -> 32 px averages pixels instead of aliasing);
+    plain bilinear when enlarging, where antialiasing changes nothing and costs 4x.
+    """
+    shape = [image_size, image_size]
+    image = tf.cond(tf.shape(image)[0] > image_size, lambda: tf.image.resize(image, shape, antialias=True),
+                    lambda: tf.image.resize(image, shape))
     return tf.clip_by_value(image / 255.0, 0.0, 1.0)
 
 
 def random_jitter(image, image_size, seed):
-    """Training augmentation: random scale-up (<= 286/256), random crop to (S, S), random horizontal flip.
+    """Training augmentation of a decoded photo: random scale-up (<= 286/256, as pix2pix's 256 -> 286),
+    random crop to (S, S), random horizontal flip.
 
     Args:
         image: uint8 (H, W, 3), any size.
@@ -50,21 +101,44 @@ def random_jitter(image, image_size, seed):
     Returns:
         float32 RGB in [0, 1], (S, S, 3).
     """
-    scale_seed, crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    scale = tf.random.stateless_uniform([], scale_seed, 1.0, JITTER_SCALE)
-    short_side = tf.cast(tf.math.ceil(image_size * scale), tf.int32)
-    image = resize_short_side(image, short_side)
-    image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], crop_seed)
-    return tf.image.stateless_random_flip_left_right(image, flip_seed)
+    window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    image = _crop(image, jitter_window(tf.shape(image)[:2], window_seed))
+    return tf.image.stateless_random_flip_left_right(_resize(image, image_size), flip_seed)
+
+
+def load_random_crop(path, image_size, seed):
+    """``random_jitter`` straight from a file, decoding only the window the crop needs."""
+    window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    image = read_window(path, lambda shape: jitter_window(shape, window_seed))
+    return tf.image.stateless_random_flip_left_right(_resize(image, image_size), flip_seed)
 
 
 def center_resize(image, image_size):
-    """Evaluation: resize the short side to S and take the center (S, S) crop; deterministic.
+    """Evaluation: the center square of a decoded photo resized to (S, S); deterministic.
 
     Returns float32 RGB in [0, 1], (S, S, 3).
     """
-    image = resize_short_side(image, image_size)
-    return tf.image.resize_with_crop_or_pad(image, image_size, image_size)
+    return _resize(_crop(image, center_window(tf.shape(image)[:2])), image_size)
+
+
+def load_center_crop(path, image_size):
+    """``center_resize`` straight from a file, decoding only the center square."""
+    return _resize(read_window(path, center_window), image_size)
+
+
+@functools.cache
+def _rgb_to_model_compiled():
+    """color.rgb_to_model compiled with XLA, or plain when XLA is unavailable.
+
+    The Lab conversion is ~30 elementwise ops; XLA fuses them into one pass over a photo that
+    stays in cache, which makes the whole pipeline ~2x faster on CPU (same values to ~1e-4).
+    """
+    compiled = tf.function(color.rgb_to_model, jit_compile=True)
+    try:
+        compiled(tf.zeros([2, 2, 3]))
+    except (tf.errors.OpError, ValueError, NotImplementedError):  # no XLA for this device/build
+        return color.rgb_to_model
+    return compiled
 
 
 def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, training=None, cache=False,
@@ -94,26 +168,23 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
     image_size = int(image_size)
 
     dataset = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle and not cache:
+        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)  # names: free, whole set
     if cache:
-        # Decode once, keep the uint8 photos, shuffle the decoded photos afterwards.
+        # Decode once and keep the uint8 photos; crops are cut from memory every epoch.
         dataset = dataset.map(decode_image, num_parallel_calls=tf.data.AUTOTUNE).cache()
         if shuffle:
             dataset = dataset.shuffle(min(len(paths), _SHUFFLE_DECODED), seed=seed, reshuffle_each_iteration=True)
+        jitter, evaluate = random_jitter, center_resize
     else:
-        # Shuffling file names is free and covers the whole set.
-        if shuffle:
-            dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.map(decode_image, num_parallel_calls=tf.data.AUTOTUNE)
+        jitter, evaluate = load_random_crop, load_center_crop  # decode only the crop's window
 
+    to_model = _rgb_to_model_compiled()  # (S, S, 3) RGB -> L (S, S, 1), ab (S, S, 2)
     if training:
         # One stateless seed pair per photo; new pairs every epoch so crops and flips differ.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda image, pair: random_jitter(image, image_size, pair), num_parallel_calls=tf.data.AUTOTUNE)
+            lambda image, pair: to_model(jitter(image, image_size, pair)), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        dataset = dataset.map(lambda image: center_resize(image, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-
-    return (dataset
-            .batch(int(batch_size), num_parallel_calls=tf.data.AUTOTUNE)
-            .map(color.rgb_to_model, num_parallel_calls=tf.data.AUTOTUNE)  # (B,S,S,3) -> (B,S,S,1), (B,S,S,2)
-            .prefetch(tf.data.AUTOTUNE))
+        dataset = dataset.map(lambda image: to_model(evaluate(image, image_size)), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(int(batch_size), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
