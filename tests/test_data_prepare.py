@@ -137,6 +137,18 @@ def test_exact_duplicates_are_dropped_once(tmp_path, sample_photos):
     assert all(r["reason"] == f"duplicate of {first}" for r in dropped)
 
 
+def test_a_duplicate_takes_over_when_its_original_is_removed(tmp_path, sample_photos):
+    folder, out = tmp_path / "photos", tmp_path / "out"
+    original = _save(sample_photos["rocket"][:100, :150], folder / "a.png")
+    _save(sample_photos["rocket"][:100, :150], folder / "b.png", compress_level=1)  # same pixels, other bytes
+    assert _run([folder], out)["dropped"] == {"duplicate": 1}
+    original.unlink()
+    summary = _run([folder], out)
+    assert summary["kept"] == 1 and summary["dropped"] == {} and summary["processed"] == 1
+    (record,) = _manifest(out)
+    assert record["source"].endswith("b.png") and (out / record["file"]).is_file()
+
+
 def test_paired_gray_color_layout_reads_only_the_color_side(tmp_path, sample_photos):
     root = tmp_path / "pairs"
     for i, photo in enumerate(_crops(sample_photos, 3)):
