@@ -16,6 +16,7 @@ import json
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from colorgan import callbacks, checkpoint, gan, models
@@ -185,3 +186,15 @@ def train(config=None, datasets=None, verbose=1, **overrides):
     epoch = max(initial_epoch, saver.saved_epoch or 0)
     return {"run_dir": folder, "config": config, "history": history, "initial_epoch": initial_epoch,
             "epoch": epoch, "step": int(model.generator_optimizer.iterations.numpy()), "model": model}
+
+
+def read_history(folder):
+    """``history.csv`` of a run (every epoch, across restarts) as {column: float array}."""
+    import csv
+
+    path = resolve(folder) / "history.csv"
+    if not path.is_file():
+        raise ValueError(f"no history.csv in {path.parent}: has this run trained an epoch yet?")
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {name: np.array([float(row[name]) for row in rows]) for name in (rows[0] if rows else [])}
