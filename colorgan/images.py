@@ -66,8 +66,12 @@ def pil_to_rgb(image) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1) -> np.ndarray:
+def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None) -> np.ndarray:
     """Read an image file (path, bytes or file object) as uint8 RGB (H, W, 3).
+
+    ``short_side_at_least``: the caller will shrink the photo to this short side anyway, so a
+    JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, never below this size):
+    a 12 MP phone photo decodes ~10x faster. Other formats are read at full size.
 
     Raises:
         ImageError: with a reason a person understands: empty file, not an image,
@@ -85,6 +89,9 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1) -> np.ndarray:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageError(name, f"too large: {width}x{height} pixels is above the limit of {max_pixels}")
+                if short_side_at_least and image.format == "JPEG" and min(width, height) >= 2 * short_side_at_least:
+                    factor = short_side_at_least / min(width, height)
+                    image.draft(None, (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))
                 image.load()  # decode now so truncation is caught here, not later
                 rgb = pil_to_rgb(image)
     except ImageError:

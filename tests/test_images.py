@@ -83,3 +83,18 @@ def test_decompression_bomb_and_too_small_are_refused(tmp_path):
     tiny = _save(Image.new("RGB", (5, 40)), tmp_path / "tiny.png")
     with pytest.raises(ImageError, match="too small"):
         read_rgb(tiny, min_size=8)
+
+
+def test_big_jpeg_decodes_at_reduced_scale_but_never_below_the_asked_short_side(sample_photos):
+    photo = Image.fromarray(sample_photos["astronaut"]).resize((2400, 1800))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+    full = read_rgb(buffer.getvalue())
+    reduced = read_rgb(buffer.getvalue(), short_side_at_least=256)
+    assert full.shape == (1800, 2400, 3)
+    assert reduced.shape == (450, 600, 3)  # 1/4 scale: 1/8 would be 225 < 256
+    shrunk = np.asarray(Image.fromarray(full).resize((600, 450), Image.BOX), np.int16)
+    assert np.abs(reduced.astype(np.int16) - shrunk).mean() < 3  # the same picture, not a crop
+    png = io.BytesIO()
+    photo.save(png, "PNG")
+    assert read_rgb(png.getvalue(), short_side_at_least=256).shape == (1800, 2400, 3)  # only JPEG scales

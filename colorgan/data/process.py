@@ -93,7 +93,7 @@ def process_bytes(data: bytes, origin: str, out: Path, size: int, val_fraction: 
     try:
         if not data:
             raise ImageError(origin, "empty file (0 bytes)")  # read_rgb checks this for paths, we pass bytes
-        rgb = read_rgb(data, min_size=min_size)
+        rgb = read_rgb(data, min_size=min_size, short_side_at_least=size)  # big JPEGs decode at 1/2..1/8 scale
     except ImageError as error:
         return {**record, "status": "dropped", "reason": error.reason, "category": reason_category(error.reason)}
     height, width = rgb.shape[:2]
