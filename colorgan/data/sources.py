@@ -57,7 +57,7 @@ def find_images(sources, cache_dir=None):
         if is_url(source):
             path = download(source, cache_dir=cache_dir)
         else:
-            path = resolve(source)
+            path = resolve(source).resolve()  # one spelling per file: the manifest is keyed by it
             if not path.exists():
                 raise ValueError(f"source not found: {path}")
         if path.is_dir():
