@@ -261,6 +261,17 @@ def test_rerun_is_idempotent_and_processes_only_changes(tmp_path, sample_photos)
     assert len(list_images(out, "val")) == moved["val"]
 
 
+def test_output_may_not_overlap_a_source_and_foreign_files_survive(tmp_path, sample_photos):
+    folder = tmp_path / "photos"
+    _save(sample_photos["coffee"][:100, :150], folder / "a.jpg")
+    with pytest.raises(ValueError, match="overlap"):
+        _run([folder], folder / "prepared")
+    out = tmp_path / "out"
+    foreign = _save(sample_photos["chelsea"][:50, :50], out / "train" / "mine.jpg")
+    _run([folder], out)
+    assert foreign.is_file()  # a rerun removes only stale photos it wrote itself
+
+
 def test_default_source_is_scikit_image_color_photos(tmp_path):
     summary = prepare([], tmp_path / "out", size=SIZE, val_fraction=0.3, progress=False)
     assert summary["found"] == summary["kept"] >= 8

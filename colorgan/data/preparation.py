@@ -9,16 +9,19 @@ and modification time (or zip CRC) did not change keeps its previous record and 
 import json
 import multiprocessing
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from colorgan.data import process
+from colorgan.data.download import is_url
 from colorgan.data.layout import MANIFEST_NAME, SPLITS, SUMMARY_NAME
 from colorgan.data.sources import find_images, read_item
 from colorgan.paths import resolve
 
+_OUTPUT_NAME = re.compile(r"\.?[0-9a-f]{24}\.jpg(\.\d+\.tmp)?")  # process.output_name, and its temp files
 _CHUNK = 8  # photos per task sent to a worker: amortizes the inter-process round trip
 _INLINE_BELOW = 24  # fewer photos than this are processed in this process (starting workers costs ~1 s)
 
@@ -38,7 +41,8 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     if int(size) < min_size:
         raise ValueError(f"size must be at least {min_size} pixels, got {size}")
     source_names = [str(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
-    out = resolve(out)
+    out = resolve(out).resolve()
+    _check_no_overlap(source_names, out)
     for split in SPLITS:
         (out / split).mkdir(parents=True, exist_ok=True)
     settings = {"size": int(size), "val_fraction": float(val_fraction), "seed": int(seed), "min_size": int(min_size)}
@@ -69,6 +73,16 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     _write_json_lines(out / MANIFEST_NAME, records)
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _check_no_overlap(source_names, out: Path):
+    """Refuse an output folder inside a source (or the reverse): stale outputs are deleted there."""
+    for name in source_names:
+        if is_url(name):
+            continue
+        source = resolve(name).resolve()
+        if source == out or source in out.parents or out in source.parents:
+            raise ValueError(f"the output folder {out} and the source {source} overlap: write to another folder")
 
 
 def format_summary(summary) -> str:
@@ -174,8 +188,8 @@ def _remove_stale_outputs(records, out: Path):
     keep = {record["file"] for record in records if record["status"] == "kept"}
     for split in SPLITS:
         for path in (out / split).iterdir():
-            if f"{split}/{path.name}" not in keep:
-                path.unlink()
+            if _OUTPUT_NAME.fullmatch(path.name) and f"{split}/{path.name}" not in keep:
+                path.unlink()  # only files named like ours: never a file someone else put there
 
 
 def _summarize(records, settings, source_names, processed):
