@@ -33,6 +33,9 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     Writes ``<out>/train/*.jpg``, ``<out>/val/*.jpg`` (color photos, short side = ``size``),
     ``<out>/manifest.jsonl`` (one record per file found) and ``<out>/summary.json``.
 
+    Worker processes are spawned (safe beside TensorFlow), so a script that calls this must do
+    so under ``if __name__ == "__main__":``, as usual for multiprocessing.
+
     Returns:
         The summary dict: found, kept, train, val, dropped (counts by reason), processed, reused.
     """
