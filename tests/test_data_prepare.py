@@ -187,6 +187,17 @@ def test_zip_with_class_folders_and_pairs(tmp_path, sample_photos):
     assert all(r["source"].startswith(f"{archive}!") for r in _manifest(tmp_path / "out"))
 
 
+def test_zip_with_x_y_pairs_peeks_which_side_has_color(tmp_path, sample_photos):
+    archive = tmp_path / "pairs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, photo in enumerate(_crops(sample_photos, 3)):
+            zf.writestr(f"data/train_x/{i}.jpg", _jpeg_bytes(photo))  # color on the x side this time
+            zf.writestr(f"data/train_y/{i}.jpg", _jpeg_bytes(_gray(photo)))
+    summary = _run([archive], tmp_path / "out")
+    assert summary["found"] == summary["kept"] == 3
+    assert all("/train_x/" in r["source"] for r in _manifest(tmp_path / "out"))
+
+
 def _jpeg_bytes(array):
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, "JPEG", quality=95)
