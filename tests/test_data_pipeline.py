@@ -7,7 +7,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorgan.data import list_images, make_dataset, prepare
-from colorgan.data.pipeline import center_resize, random_jitter
+from colorgan.data.pipeline import _compiled_crop_to_model, center_resize, random_jitter
 from colorgan.data.stats import ab_histogram
 
 
@@ -66,13 +66,21 @@ def test_same_seed_same_batches_and_cache_gives_the_same_values(prepared):
     assert np.array_equal(one[0][1], two[0][1])
 
 
-def test_jitter_crops_flip_and_stay_in_range():
-    image = tf.constant(np.random.default_rng(0).integers(0, 256, (70, 100, 3)), tf.uint8)
-    crops = [random_jitter(image, 64, tf.constant([0, i], tf.int64)).numpy() for i in range(8)]
-    assert all(c.shape == (64, 64, 3) and 0.0 <= c.min() and c.max() <= 1.0 for c in crops)
-    assert len({c.tobytes() for c in crops}) == 8
-    center = center_resize(image, 64).numpy()
-    assert center.shape == (64, 64, 3) and np.array_equal(center, center_resize(image, 64).numpy())
+def test_jitter_gives_different_crops_and_evaluation_one_crop(sample_photos):
+    photo = tf.constant(sample_photos["chelsea"][:200, :280])  # uint8 (200, 280, 3)
+    crops = [random_jitter(photo, 64, tf.constant([0, i], tf.int64)) for i in range(8)]
+    for L, ab in crops:
+        assert L.shape == (64, 64, 1) and ab.shape == (64, 64, 2)
+        assert -1.0 <= float(tf.reduce_min(L)) and float(tf.reduce_max(L)) <= 1.0
+    assert len({L.numpy().tobytes() for L, _ in crops}) == 8
+    rgb = tf.random.uniform((64, 64, 3), 0, 255, seed=0)
+    plain, mirrored = _compiled_crop_to_model()(rgb, False), _compiled_crop_to_model()(rgb, True)
+    assert np.allclose(mirrored[1].numpy(), plain[1].numpy()[:, ::-1], atol=1e-5)  # the flip mirrors left-right
+    L, ab = center_resize(photo, 64)
+    expected = rgb2lab(np.asarray(Image.fromarray(sample_photos["chelsea"][:200, 40:240]).resize((64, 64),
+                                                                                                   Image.BILINEAR)))
+    assert np.abs(L.numpy()[..., 0] - (expected[..., 0] / 50 - 1)).mean() < 0.02  # the center square
+    assert np.array_equal(L.numpy(), center_resize(photo, 64)[0].numpy())
 
 
 def test_stored_photos_smaller_than_the_crop_are_upscaled(tmp_path, sample_photos):

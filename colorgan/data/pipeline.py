@@ -1,7 +1,7 @@
 """The tf.data input pipeline: a prepared folder -> batches of (L, ab) in [-1, 1].
 
 One chain: file names -> shuffle -> decode the crop's window (or decode whole photos once and
-cache them) -> training jitter or evaluation crop, then Lab per photo -> batch -> prefetch.
+cache them) -> training jitter or evaluation crop, each ending in (L, ab) -> batch -> prefetch.
 """
 
 import functools
@@ -80,65 +80,78 @@ def _crop(image, window):
 
 
 def _resize(image, image_size):
-    """Square uint8 crop -> float32 RGB in [0, 1], (S, S, 3).
+    """Square uint8 crop -> float32 RGB in [0, 255], (S, S, 3).
 
     Antialiased only when shrinking (so 256 px -> 32 px averages pixels instead of aliasing);
     plain bilinear when enlarging, where antialiasing changes nothing and costs 4x.
     """
     shape = [image_size, image_size]
-    image = tf.cond(tf.shape(image)[0] > image_size, lambda: tf.image.resize(image, shape, antialias=True),
-                    lambda: tf.image.resize(image, shape))
-    return tf.clip_by_value(image / 255.0, 0.0, 1.0)
+    return tf.cond(tf.shape(image)[0] > image_size, lambda: tf.image.resize(image, shape, antialias=True),
+                   lambda: tf.image.resize(image, shape))
+
+
+def _crop_to_model(rgb, flip):
+    """Resized crop, float RGB in [0, 255] (S, S, 3) -> (L, ab) in [-1, 1], mirrored when ``flip``."""
+    rgb = tf.where(flip, tf.reverse(rgb, axis=[1]), rgb)
+    return color.rgb_to_model(rgb / 255.0)  # rgb_to_lab clips to [0, 1]: resampling may overshoot
+
+
+@functools.cache
+def _compiled_crop_to_model():
+    """``_crop_to_model`` compiled with XLA, or traced plainly where XLA is unavailable.
+
+    Scaling, the flip and the ~30 elementwise Lab ops fuse into one pass over a crop that stays
+    in cache, which makes the whole pipeline ~2x faster on CPU (same values to ~1e-4).
+    """
+    compiled = tf.function(_crop_to_model, jit_compile=True)
+    try:
+        compiled(tf.zeros([2, 2, 3]), tf.constant(True))
+    except (tf.errors.OpError, ValueError, NotImplementedError):  # no XLA for this device/build
+        return tf.function(_crop_to_model)
+    return compiled
+
+
+def _coin(seed):
+    return tf.random.stateless_uniform([], seed) < 0.5
 
 
 def random_jitter(image, image_size, seed):
-    """Training augmentation of a decoded photo: random scale-up (<= 286/256, as pix2pix's 256 -> 286),
-    random crop to (S, S), random horizontal flip.
+    """Training: a decoded photo -> one randomly jittered (L, ab) crop.
+
+    Random scale-up (<= 286/256, as pix2pix's 256 -> 286), random crop to (S, S), random
+    horizontal flip.
 
     Args:
         image: uint8 (H, W, 3), any size.
         seed: int tensor of shape (2,) for the stateless random ops (reproducible under a fixed seed).
     Returns:
-        float32 RGB in [0, 1], (S, S, 3).
+        (L, ab): float32 (S, S, 1) and (S, S, 2), in [-1, 1].
     """
     window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    image = _crop(image, jitter_window(tf.shape(image)[:2], window_seed))
-    return tf.image.stateless_random_flip_left_right(_resize(image, image_size), flip_seed)
+    crop = _crop(image, jitter_window(tf.shape(image)[:2], window_seed))
+    return _compiled_crop_to_model()(_resize(crop, image_size), _coin(flip_seed))
 
 
 def load_random_crop(path, image_size, seed):
     """``random_jitter`` straight from a file, decoding only the window the crop needs."""
     window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    image = read_window(path, lambda shape: jitter_window(shape, window_seed))
-    return tf.image.stateless_random_flip_left_right(_resize(image, image_size), flip_seed)
+    crop = read_window(path, lambda shape: jitter_window(shape, window_seed))
+    return _compiled_crop_to_model()(_resize(crop, image_size), _coin(flip_seed))
 
 
 def center_resize(image, image_size):
-    """Evaluation: the center square of a decoded photo resized to (S, S); deterministic.
+    """Evaluation: a decoded photo -> (L, ab) of its center square resized to (S, S); deterministic.
 
-    Returns float32 RGB in [0, 1], (S, S, 3).
+    Returns:
+        (L, ab): float32 (S, S, 1) and (S, S, 2), in [-1, 1].
     """
-    return _resize(_crop(image, center_window(tf.shape(image)[:2])), image_size)
+    crop = _crop(image, center_window(tf.shape(image)[:2]))
+    return _compiled_crop_to_model()(_resize(crop, image_size), tf.constant(False))
 
 
 def load_center_crop(path, image_size):
     """``center_resize`` straight from a file, decoding only the center square."""
-    return _resize(read_window(path, center_window), image_size)
-
-
-@functools.cache
-def _rgb_to_model_compiled():
-    """color.rgb_to_model compiled with XLA, or plain when XLA is unavailable.
-
-    The Lab conversion is ~30 elementwise ops; XLA fuses them into one pass over a photo that
-    stays in cache, which makes the whole pipeline ~2x faster on CPU (same values to ~1e-4).
-    """
-    compiled = tf.function(color.rgb_to_model, jit_compile=True)
-    try:
-        compiled(tf.zeros([2, 2, 3]))
-    except (tf.errors.OpError, ValueError, NotImplementedError):  # no XLA for this device/build
-        return color.rgb_to_model
-    return compiled
+    return _compiled_crop_to_model()(_resize(read_window(path, center_window), image_size), tf.constant(False))
 
 
 def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, training=None, cache=False,
@@ -179,12 +192,11 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
     else:
         jitter, evaluate = load_random_crop, load_center_crop  # decode only the crop's window
 
-    to_model = _rgb_to_model_compiled()  # (S, S, 3) RGB -> L (S, S, 1), ab (S, S, 2)
     if training:
         # One stateless seed pair per photo; new pairs every epoch so crops and flips differ.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda image, pair: to_model(jitter(image, image_size, pair)), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(lambda image, pair: jitter(image, image_size, pair),
+                                                          num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        dataset = dataset.map(lambda image: to_model(evaluate(image, image_size)), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda image: evaluate(image, image_size), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(int(batch_size), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
