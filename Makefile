@@ -48,9 +48,12 @@ prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=p
 train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.yaml (resumes if interrupted)
 	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
 
+# The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
+DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)
+
 .PHONY: demo
 demo: $(STAMP) ## the main job on a built-in default: a CPU-sized run end to end (~10 min), models/demo/
-	$(COLORGAN) notebooks --params params/demo.yaml 01 02 03 04
+	$(COLORGAN) notebooks --params params/demo.yaml $(DEMO_DATA) 01 02 03 04
 
 .PHONY: colorize
 colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [RUN=name | MODEL=path]
