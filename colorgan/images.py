@@ -79,6 +79,8 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None
     """
     name = source if isinstance(source, (str, Path)) else "<bytes>"
     if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise ImageError(name, "empty file (0 bytes)")
         source = io.BytesIO(source)
     if isinstance(source, (str, Path)) and Path(source).stat().st_size == 0:
         raise ImageError(name, "empty file (0 bytes)")

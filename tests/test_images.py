@@ -76,6 +76,11 @@ def test_bad_files_raise_image_error_naming_the_file(tmp_path, photo):
         assert info.value.source == str(path) and str(path) in str(info.value)
 
 
+def test_empty_bytes_are_an_empty_file():
+    with pytest.raises(ImageError, match="empty file"):
+        read_rgb(b"")
+
+
 def test_decompression_bomb_and_too_small_are_refused(tmp_path):
     big = _save(Image.new("L", (3000, 3000)), tmp_path / "big.png")
     with pytest.raises(ImageError, match="too large"):

@@ -92,8 +92,6 @@ def process_bytes(data: bytes, origin: str, out: Path, size: int, val_fraction: 
     digest = content_hash(data)
     record = {"source": origin, "sha256": digest}
     try:
-        if not data:
-            raise ImageError(origin, "empty file (0 bytes)")  # read_rgb checks this for paths, we pass bytes
         rgb = read_rgb(data, min_size=min_size, short_side_at_least=size)  # big JPEGs decode at 1/2..1/8 scale
     except ImageError as error:
         return {**record, "status": "dropped", "reason": error.reason, "category": reason_category(error.reason)}
