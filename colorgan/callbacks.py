@@ -53,13 +53,14 @@ class GeneratorExport(keras.callbacks.Callback):
     """Writes ``generator.keras`` when ``monitor`` improves and ``generator_last.keras`` every epoch.
 
     The exported copy is a float32 generator (``export_copy``) even under mixed precision, so
-    inference on a CPU loads it without float16 layers.
+    inference on a CPU loads it without float16 layers. Epochs before ``first_epoch`` (the L1-only
+    warm-up) do not compete for best: their sepia averages have a low L1 but are not pix2pix yet.
     """
 
-    def __init__(self, run_dir, export_copy, guard, monitor="val_l1", best=math.inf):
+    def __init__(self, run_dir, export_copy, guard, monitor="val_l1", best=math.inf, first_epoch=0):
         super().__init__()
         self.run_dir, self.export_copy, self.guard = Path(run_dir), export_copy, guard
-        self.monitor, self.best = monitor, best
+        self.monitor, self.best, self.first_epoch = monitor, best, first_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.tripped:
@@ -67,20 +68,21 @@ class GeneratorExport(keras.callbacks.Callback):
         self.export_copy.set_weights(self.model.generator.get_weights())
         save_keras_atomically(self.export_copy, self.run_dir / "generator_last.keras")
         value = (logs or {}).get(self.monitor, (logs or {}).get(self.monitor.removeprefix("val_")))
-        if value is not None and float(value) < self.best:
+        if value is not None and epoch >= self.first_epoch and float(value) < self.best:
             self.best = float(value)
             save_keras_atomically(self.export_copy, self.run_dir / "generator.keras")
 
 
 def sample_grid(generator, lightness, ab, path=None):
-    """Rows: gray input, generated, real; one column per photo. L (N, S, S, 1), ab (N, S, S, 2) in [-1, 1]."""
+    """Rows: gray input, generated, real; one column per photo. L (N, S, S, 1), ab (N, S, S, 2) in [-1, 1].
+
+    Returns the matplotlib figure (saved to ``path`` when given).
+    """
     generated = generator(lightness, training=False)
     gray = color.model_to_rgb(lightness, np.zeros_like(ab)).numpy()
     rows = [list(gray), list(color.model_to_rgb(lightness, generated).numpy()),
             list(color.model_to_rgb(lightness, ab).numpy())]
-    figure = plots.image_grid(rows, row_titles=["gray input", "generated", "real"], path=path)
-    plots.plt.close(figure)
-    return path
+    return plots.image_grid(rows, row_titles=["gray input", "generated", "real"], path=path)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -95,7 +97,9 @@ class SampleGrid(keras.callbacks.Callback):
         if (self.guard and self.guard.tripped) or (epoch + 1) % self.every:
             return
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        sample_grid(self.model.generator, self.lightness, self.ab, self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        figure = sample_grid(self.model.generator, self.lightness, self.ab,
+                             self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        plots.plt.close(figure)  # written to disk; keep notebooks from showing every epoch's grid
 
 
 class Checkpoint(keras.callbacks.Callback):

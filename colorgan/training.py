@@ -2,7 +2,7 @@
 
     models/<run_name>/
         config.json            every resolved parameter
-        generator.keras        the best generator so far by validation L1 (float32, standard layers)
+        generator.keras        the best generator so far by validation L1, after any warm-up (float32)
         generator_last.keras   the generator after the last completed epoch
         checkpoint/state.npz   both networks, both optimizers, epoch, step, random state
         samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
@@ -161,7 +161,8 @@ def train(config=None, datasets=None, verbose=1, **overrides):
 
     train_data, val_data = datasets if datasets is not None else make_datasets(config)
     guard = callbacks.NanGuard()
-    export = callbacks.GeneratorExport(folder, export_copy, guard, best=meta["best"])
+    adversarial_from = config["warmup_epochs"] if config["warmup_epochs"] < config["epochs"] else 0
+    export = callbacks.GeneratorExport(folder, export_copy, guard, best=meta["best"], first_epoch=adversarial_from)
     saver = callbacks.Checkpoint(state_path, config["checkpoint_every"], config["epochs"], guard, export)
     run_callbacks = [
         callbacks.WarmupSwitch(), guard, export,

@@ -132,3 +132,18 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(prepared, tmp_pat
 
     outcome = training.train({**config, "epochs": epoch + 1}, verbose=0)
     assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (epoch, epoch + 1, step + 3)
+
+
+def test_warmup_epochs_do_not_compete_for_the_best_generator(tmp_path):
+    from types import SimpleNamespace
+
+    from colorgan import callbacks, models
+
+    generator = models.build_generator(32, base_filters=4)
+    export = callbacks.GeneratorExport(tmp_path, models.build_generator(32, base_filters=4), callbacks.NanGuard(),
+                                       first_epoch=1)
+    export.set_model(SimpleNamespace(generator=generator))
+    export.on_epoch_end(0, {"val_l1": 0.01})  # the L1-only warm-up: a low L1, not a pix2pix model yet
+    assert (tmp_path / "generator_last.keras").is_file() and not (tmp_path / "generator.keras").exists()
+    export.on_epoch_end(1, {"val_l1": 0.5})
+    assert (tmp_path / "generator.keras").is_file() and export.best == 0.5
