@@ -7,6 +7,12 @@ and XLA for free. Losses (Isola et al., 2017, eq. 4):
 
     D: BCE(D(L, ab), 1) + BCE(D(L, G(L)), 0)       (halved, as in the paper, to slow D down)
     G: BCE(D(L, G(L)), 1) + l1_weight * |ab - G(L)|  (l1_weight = lambda = 100)
+
+Options beyond the paper, all off by default: ``label_smoothing`` (real target 1 - s),
+``warmup_epochs`` of L1 alone, mixed precision (build the networks under the ``mixed_float16``
+policy and pass ``paper_optimizer(..., mixed_precision=True)``: each optimizer scales its own loss),
+and XLA (``compile(..., jit_compile=True)``). Build and compile under a ``tf.distribute`` strategy's
+scope to train on several GPUs; losses are divided by the replica count, gradients summed.
 """
 
 import keras

@@ -2,7 +2,8 @@
 
 Parameters come from a profile (``--params params/train.yaml``), then ``-p name=value`` overrides
 (values parsed as YAML: ``-p epochs=5 -p xla=true``). Starting a run whose folder holds a checkpoint
-resumes it. Example: ``colorgan train --params params/train.yaml --run-name photos256``.
+resumes it. The prepared folder must exist (``colorgan prepare`` or notebook 01).
+Example: ``colorgan train --params params/train.yaml --run-name photos256``.
 """
 
 HELP = "train or resume a run into models/<run_name>/ (the code of notebook 03)"
