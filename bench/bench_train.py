@@ -62,6 +62,10 @@ class StepClock(keras.callbacks.Callback):
     """Wall-clock time at the end of every step; intervals between them are steady-state step times
     (they leave out the once-per-epoch setup, which a real epoch of ~1,000 steps amortizes)."""
 
+    def __init__(self):
+        super().__init__()
+        self.stamps = []
+
     def reset(self):
         self.stamps = []
 
