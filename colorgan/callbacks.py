@@ -86,15 +86,16 @@ def sample_grid(generator, lightness, ab, path=None):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Every ``every`` epochs, colorizes a fixed set of validation photos into ``samples/epoch_NNNN.png``."""
+    """Every ``every`` epochs and after the last, colorizes a fixed set of validation photos into
+    ``samples/epoch_NNNN.png``."""
 
-    def __init__(self, samples_dir, lightness, ab, every=1, guard=None):
+    def __init__(self, samples_dir, lightness, ab, every=1, guard=None, last_epoch=None):
         super().__init__()
         self.samples_dir, self.lightness, self.ab = Path(samples_dir), lightness, ab
-        self.every, self.guard = max(1, int(every)), guard
+        self.every, self.guard, self.last_epoch = max(1, int(every)), guard, last_epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        if (self.guard and self.guard.tripped) or (epoch + 1) % self.every:
+        if (self.guard and self.guard.tripped) or ((epoch + 1) % self.every and epoch + 1 != self.last_epoch):
             return
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         figure = sample_grid(self.model.generator, self.lightness, self.ab,

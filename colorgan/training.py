@@ -167,7 +167,7 @@ def train(config=None, datasets=None, verbose=1, **overrides):
     run_callbacks = [
         callbacks.WarmupSwitch(), guard, export,
         callbacks.SampleGrid(folder / "samples", *_sample_batch(val_data, config["sample_count"]),
-                             every=config["sample_every"], guard=guard),
+                             every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),
         saver,
         keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), write_graph=False),

@@ -54,7 +54,9 @@ def test_a_run_writes_its_folder_and_the_generator_reloads(prepared, tmp_path):
 
 
 def test_starting_the_same_run_again_continues_it(prepared, tmp_path):
-    training.train(tiny_config(prepared, tmp_path), verbose=0)
+    training.train(tiny_config(prepared, tmp_path, sample_every=5), verbose=0)
+    # Grids every 5 epochs, and always one after the last epoch.
+    assert [p.name for p in (tmp_path / "tiny" / "samples").glob("*.png")] == ["epoch_0002.png"]
     outcome = training.train(tiny_config(prepared, tmp_path, epochs=3), verbose=0)
     assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (2, 3, 6)
     assert len((tmp_path / "tiny" / "history.csv").read_text().splitlines()) == 4  # header + 3 epochs, appended
