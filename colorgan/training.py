@@ -177,7 +177,7 @@ def train(config=None, datasets=None, verbose=1, **overrides):
         history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
                             initial_epoch=initial_epoch, steps_per_epoch=config["steps_per_epoch"],
                             validation_steps=config["validation_steps"], callbacks=run_callbacks,
-                            verbose=verbose).history
+                            shuffle=False, verbose=verbose).history  # the tf.data pipeline shuffles
     if guard.tripped:
         kept = saver.saved_epoch or (initial_epoch if resuming else None)
         where = f"the last good checkpoint (epoch {kept}) is kept in {state_path}" if kept else \
