@@ -15,7 +15,9 @@ math in NumPy/OpenCV float32 for full-resolution photos at inference (a 12-megap
 
 import cv2
 import numpy as np
-import tensorflow as tf
+
+# TensorFlow is imported inside the TF ops below, on first use: dataset preparation's worker
+# processes use only the NumPy/OpenCV functions and should not pay TensorFlow's import (~2 s, ~300 MB).
 
 L_SCALE = 50.0  # L in [0, 100] -> [-1, 1]
 AB_SCALE = 110.0  # |a|, |b| of sRGB colors stay below ~110 (b of pure yellow is ~94.5, a of magenta ~98)
@@ -33,6 +35,8 @@ _KAPPA = 7.787  # slope of the linear segment
 
 def _check_float_image(image, name):
     """Return ``image`` as a float32 tensor with 3 channels, or raise ValueError."""
+    import tensorflow as tf
+
     image = tf.convert_to_tensor(image)
     if not image.dtype.is_floating:
         raise ValueError(
@@ -46,6 +50,8 @@ def _check_float_image(image, name):
 
 def rgb_to_lab(rgb):
     """sRGB in [0, 1], shape (..., 3), float -> CIE Lab (L in [0, 100]), float32, same shape."""
+    import tensorflow as tf
+
     rgb = _check_float_image(rgb, "rgb_to_lab")
     rgb = tf.clip_by_value(rgb, 0.0, 1.0)
     # Powers as exp(p * log(x)): TF's CPU pow is scalar code, exp and log are vectorized, so the
@@ -62,6 +68,8 @@ def rgb_to_lab(rgb):
 
 def lab_to_rgb(lab):
     """CIE Lab, shape (..., 3), float -> sRGB in [0, 1], float32; out-of-gamut colors are clipped."""
+    import tensorflow as tf
+
     lab = _check_float_image(lab, "lab_to_rgb")
     lightness, a, b = tf.unstack(lab, axis=-1)
     fy = (lightness + 16.0) / 116.0
@@ -78,12 +86,16 @@ def lab_to_rgb(lab):
 
 def normalize_lab(lab):
     """Lab (..., 3) -> (L, ab) in the model's scale: L (..., 1) and ab (..., 2), both in [-1, 1]."""
+    import tensorflow as tf
+
     lab = tf.convert_to_tensor(lab, tf.float32)
     return lab[..., :1] / L_SCALE - 1.0, tf.clip_by_value(lab[..., 1:] / AB_SCALE, -1.0, 1.0)
 
 
 def denormalize_lab(l_norm, ab_norm):
     """(L, ab) in the model's scale -> Lab (..., 3) with L in [0, 100]."""
+    import tensorflow as tf
+
     l_norm = tf.convert_to_tensor(l_norm, tf.float32)
     ab_norm = tf.cast(ab_norm, tf.float32)  # the generator may emit float16 under mixed precision
     return tf.concat([(l_norm + 1.0) * L_SCALE, ab_norm * AB_SCALE], axis=-1)
@@ -143,7 +155,7 @@ _F_KNEE = 6.0 / 29.0  # f(t) where the cube root meets the linear segment (t = _
 
 
 def _lab_f(t):
-    """CIE f(t): cube root above _EPSILON, the tangent line below, float32 (H, W) -> (H, W).
+    """CIE f(t): cube root above _EPSILON, the tangent line below, float32, any shape (elementwise).
 
     The line is the cube root's tangent at the knee, so f = cbrt(max(t, eps)) + kappa * min(t - eps, 0)
     is exact on both sides without a per-pixel branch.
@@ -172,6 +184,25 @@ def lightness_u8(rgb):
     lightness *= np.float32(116.0)
     lightness -= np.float32(16.0)
     return lightness
+
+
+_LINEAR_LUT = _LINEAR_LEVELS.astype(np.float32)  # sRGB level 0..255 -> linear light
+_XYZ_OVER_WHITE = (_XYZ_FROM_RGB / _WHITE_D65[:, None]).astype(np.float32)
+
+
+def rgb_u8_to_lab(rgb):
+    """uint8 RGB (H, W, 3) -> CIE Lab float32 (H, W, 3) in NumPy/OpenCV, without TensorFlow.
+
+    The same math as ``rgb_to_lab`` (companding by table, matrix, CIE f), for code that must not
+    import TensorFlow, such as dataset preparation's worker processes.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"rgb_u8_to_lab expects uint8 RGB of shape (H, W, 3), got {rgb.dtype} {rgb.shape}")
+    xyz = cv2.transform(cv2.LUT(np.ascontiguousarray(rgb), _LINEAR_LUT), _XYZ_OVER_WHITE)  # X/Xn, Y/Yn, Z/Zn
+    fx, fy, fz = cv2.split(_lab_f(xyz))
+    return cv2.merge([np.float32(116.0) * fy - np.float32(16.0), np.float32(500.0) * (fx - fy),
+                      np.float32(200.0) * (fy - fz)])
 
 
 def lab_to_rgb_u8(lightness, a, b):

@@ -29,12 +29,12 @@ def gray_version(rgb):
 
 def default_data_dir(model_path):
     """<prepared_dir>/val of the run that produced ``model_path`` (from the config.json beside it)."""
-    config_path = Path(model_path).with_name("config.json")
-    if not config_path.is_file():
+    config = inference.run_config(model_path)
+    if not config:
         raise ValueError(f"no config.json beside {model_path} to find its validation photos; pass --data DIR")
-    prepared_dir = json.loads(config_path.read_text()).get("prepared_dir")
+    prepared_dir = config.get("prepared_dir")
     if not prepared_dir:
-        raise ValueError(f"{config_path} names no prepared_dir; pass --data DIR")
+        raise ValueError(f"{Path(model_path).with_name('config.json')} names no prepared_dir; pass --data DIR")
     return resolve(prepared_dir) / "val"
 
 
@@ -43,7 +43,7 @@ def list_photos(data_dir, max_images=None, seed=0):
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ValueError(f"evaluation folder not found: {data_dir}")
-    paths = sorted(path for path in data_dir.rglob("*") if path.is_file() and images.is_image_file(path))
+    paths = images.find_images(data_dir)
     if not paths:
         raise ValueError(f"no image files in {data_dir}")
     if max_images and max_images < len(paths):

@@ -34,6 +34,11 @@ def is_image_file(path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def find_images(folder):
+    """Image files under ``folder`` (recursive), sorted, by extension (see ``IMAGE_EXTENSIONS``)."""
+    return sorted(path for path in Path(folder).rglob("*") if path.is_file() and is_image_file(path))
+
+
 def _composite_on_white(image):
     """RGBA / LA / PA -> RGB on a white background (transparent areas of scans are paper)."""
     rgba = image.convert("RGBA")

@@ -33,7 +33,7 @@ def default_model_path(models_dir=MODELS_DIR):
     return candidates[-1]
 
 
-def _run_config(path):
+def run_config(path):
     """config.json of the run folder beside a .keras file, or {} when there is none."""
     config_path = Path(path).with_name("config.json")
     if not config_path.is_file():
@@ -69,19 +69,20 @@ def load_generator(path):
     if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
                          f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
-    generator.working_size = int(_run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
+    generator.working_size = int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
     return generator
 
 
 def size_multiple(generator):
     """Height and width the generator accepts are multiples of this: 2 ** (its stride-2 levels)."""
-    try:
-        from colorgan import models
-
-        return models.size_multiple(generator)
-    except (ImportError, AttributeError, ValueError):
-        pass  # not (yet) a colorgan U-Net: count the downsampling layers of any fully convolutional net
     import keras
+
+    from colorgan import models
+
+    try:
+        return models.size_multiple(generator)
+    except ValueError:
+        pass  # not a colorgan U-Net: count the downsampling layers of any fully convolutional net
 
     multiple = 1
     for layer in generator.layers:

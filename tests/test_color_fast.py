@@ -57,3 +57,9 @@ def test_fast_functions_reject_wrong_shapes_and_dtypes():
         color.lightness_u8(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ValueError, match=r"one shape \(H, W\)"):
         color.lab_to_rgb_u8(np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((4, 5)))
+
+
+def test_rgb_u8_to_lab_matches_skimage(sample_photos):
+    for name, photo in sample_photos.items():
+        error = np.abs(color.rgb_u8_to_lab(photo) - skcolor.rgb2lab(photo)).reshape(-1, 3).max(axis=0)
+        assert (error < 0.05).all(), f"{name}: max |dL|, |da|, |db| = {error}"

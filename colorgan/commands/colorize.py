@@ -31,8 +31,7 @@ def collect_jobs(inputs, out_dir):
     jobs, failures, taken = [], [], {}
     for given in map(Path, inputs):
         if given.is_dir():
-            pairs = [(path, path.relative_to(given)) for path in sorted(given.rglob("*"))
-                     if path.is_file() and images.is_image_file(path)]
+            pairs = [(path, path.relative_to(given)) for path in images.find_images(given)]
             if not pairs:
                 failures.append((given, "folder holds no image files"))
         elif given.is_file():

@@ -21,7 +21,7 @@ def list_images(prepared_dir, split="train"):
     """Sorted image paths of one split of a prepared folder (relative paths are from the project root)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    folder = resolve(prepared_dir) / split
+    folder = split_folder(prepared_dir, split)
     if not folder.is_dir():
         raise ValueError(f"{folder} does not exist: prepare a dataset first (colorgan prepare ... --out "
                          f"{resolve(prepared_dir)})")

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from colorgan import color
 from colorgan.images import ImageError, read_rgb
 
 MIN_SIZE = 32  # the pipeline's smallest crop; anything smaller is a thumbnail, not a photo
@@ -45,9 +46,7 @@ def resize_short_side(rgb, size):
 def chroma_score(rgb) -> float:
     """How colorful a photo is: the 99th percentile of Lab chroma on a 64 px thumbnail (0 for gray)."""
     thumbnail = resize_short_side(rgb, _THUMBNAIL_SIDE) if min(rgb.shape[:2]) > _THUMBNAIL_SIDE else rgb
-    # OpenCV's float Lab is the same sRGB/D65 math as colorgan.color (to ~0.01 here) and spares each
-    # worker process scikit-image's import.
-    lab = cv2.cvtColor(thumbnail.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2Lab)
+    lab = color.rgb_u8_to_lab(thumbnail)  # NumPy/OpenCV: no TensorFlow in the worker processes
     return float(np.percentile(np.hypot(lab[..., 1], lab[..., 2]), CHROMA_PERCENTILE))
 
 
