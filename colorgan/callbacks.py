@@ -1,22 +1,45 @@
-"""The side effects of a training run, as Keras callbacks: warm-up switch, NaN guard, exported
-generators, sample grids and the resumable checkpoint (``colorgan.training`` wires them up)."""
+"""The side effects of a training run, as Keras callbacks: phase switch, NaN guard, color monitor,
+exported generators, sample grids and the resumable checkpoint (``colorgan.training`` wires them up)."""
 
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from colorgan import color, plots
+from colorgan import calibration, color, metrics, plots, runs
 from colorgan.checkpoint import save_checkpoint
 
 
-class WarmupSwitch(keras.callbacks.Callback):
-    """Turns the adversarial terms on after ``Pix2Pix.warmup_epochs`` epochs of L1 alone."""
+class PhaseSwitch(keras.callbacks.Callback):
+    """Enters each epoch's phase: generator alone, discriminator alone, adversarial (``Pix2Pix.phase_of``)."""
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.set_epoch(epoch)
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Adds ``cpu_minutes`` and ``wall_minutes`` (cumulative over the run, restarts included) to each
+    epoch's logs: process CPU time is what recipes are compared at, whatever else shares the machine."""
+
+    def __init__(self, history_path):
+        super().__init__()
+        self.offset = {"cpu_minutes": 0.0, "wall_minutes": 0.0}
+        if Path(history_path).is_file():
+            try:
+                history = runs.read_history(Path(history_path).parent)
+                self.offset = {name: float(history[name][-1]) for name in self.offset if len(history.get(name, []))}
+                self.offset = {"cpu_minutes": 0.0, "wall_minutes": 0.0, **self.offset}
+            except (runs.RunError, KeyError, ValueError):
+                pass
+        self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["cpu_minutes"] = self.offset["cpu_minutes"] + (time.process_time() - self.cpu_start) / 60
+            logs["wall_minutes"] = self.offset["wall_minutes"] + (time.perf_counter() - self.wall_start) / 60
 
 
 class NanGuard(keras.callbacks.Callback):
@@ -49,28 +72,76 @@ def save_keras_atomically(model, path):
     os.replace(temporary, path)
 
 
-class GeneratorExport(keras.callbacks.Callback):
-    """Writes ``generator.keras`` when ``monitor`` improves and ``generator_last.keras`` every epoch.
+def color_figures(generator, lightness, ab, batch_size=32):
+    """The sepia and haze monitor on (L, ab) crops in [-1, 1] -> {name: float}.
 
-    The exported copy is a float32 generator (``export_copy``) even under mixed precision, so
-    inference on a CPU loads it without float16 layers. Epochs before ``first_epoch`` (the L1-only
-    warm-up) do not compete for best: their sepia averages have a low L1 but are not pix2pix yet.
+    PSNR and CIEDE2000 of the colorized crops against the real ones (and of the gray crops, the
+    baseline), colorfulness of both, and the share of ab variance explained, 1 - MSE(ab) / MSE(0):
+    0 for gray output, negative for colors worse than none, 1 for perfect.
+    """
+    generated = np.concatenate([np.asarray(generator(lightness[i:i + batch_size], training=False))
+                                for i in range(0, len(lightness), batch_size)])
+    truth_rgb = color.to_uint8(color.model_to_rgb(lightness, ab).numpy())
+    rgb = color.to_uint8(color.model_to_rgb(lightness, generated).numpy())
+    gray_rgb = color.to_uint8(color.model_to_rgb(lightness, np.zeros_like(ab)).numpy())
+    truth_lab = color.rgb_u8_to_lab(truth_rgb.reshape(-1, truth_rgb.shape[2], 3))
+    lab = color.rgb_u8_to_lab(rgb.reshape(-1, rgb.shape[2], 3))
+    gray_lab = color.rgb_u8_to_lab(gray_rgb.reshape(-1, gray_rgb.shape[2], 3))
+    return {
+        "psnr": float(np.mean([metrics.psnr(p, t) for p, t in zip(rgb, truth_rgb, strict=True)])),
+        "psnr_gray": float(np.mean([metrics.psnr(p, t) for p, t in zip(gray_rgb, truth_rgb, strict=True)])),
+        "ciede2000": metrics.ciede2000(lab, truth_lab),
+        "ciede2000_gray": metrics.ciede2000(gray_lab, truth_lab),
+        "colorfulness": float(np.mean([metrics.colorfulness(p) for p in rgb])),
+        "colorfulness_truth": float(np.mean([metrics.colorfulness(t) for t in truth_rgb])),
+        "ab_explained": calibration.explained_variance(generated, ab),
+    }
+
+
+class ColorMonitor(keras.callbacks.Callback):
+    """Every epoch: puts the exported generator's weights (the moving average when on) into
+    ``export_copy`` and adds ``color_figures`` on the validation crops to the logs as ``val_*``,
+    so history.csv, TensorBoard and the selection rule see them."""
+
+    def __init__(self, export_copy, lightness, ab, guard):
+        super().__init__()
+        self.export_copy, self.lightness, self.ab, self.guard = export_copy, lightness, ab, guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.tripped or logs is None:
+            return
+        self.export_copy.set_weights(self.model.export_weights())
+        logs.update({f"val_{name}": value for name, value in
+                     color_figures(self.export_copy, self.lightness, self.ab).items()})
+
+
+class GeneratorExport(keras.callbacks.Callback):
+    """Writes ``generator_last.keras`` every epoch and ``generator.keras`` when the selection rule
+    (``calibration.better``) prefers this epoch; epochs before ``first_epoch`` do not compete.
+
+    The exported copy is a float32 generator (``export_copy``, weights set by ``ColorMonitor``)
+    even under mixed precision, so inference on a CPU loads it without bfloat16 or float16 layers.
     """
 
-    def __init__(self, run_dir, export_copy, guard, monitor="val_l1", best=math.inf, first_epoch=0):
+    def __init__(self, run_dir, export_copy, guard, best=None, first_epoch=0,
+                 min_ratio=calibration.MIN_COLORFULNESS_RATIO):
         super().__init__()
         self.run_dir, self.export_copy, self.guard = Path(run_dir), export_copy, guard
-        self.monitor, self.best, self.first_epoch = monitor, best, first_epoch
+        self.best = None if best is None or isinstance(best, float) else tuple(best)
+        self.first_epoch, self.min_ratio = first_epoch, min_ratio
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.tripped:
             return
-        self.export_copy.set_weights(self.model.generator.get_weights())
-        save_keras_atomically(self.export_copy, self.run_dir / "generator_last.keras")
-        value = (logs or {}).get(self.monitor, (logs or {}).get(self.monitor.removeprefix("val_")))
-        if value is not None and epoch >= self.first_epoch and float(value) < self.best:
-            self.best = float(value)
-            save_keras_atomically(self.export_copy, self.run_dir / "generator.keras")
+        logs = logs or {}
+        save_keras_atomically(self.export_copy, self.run_dir / runs.LAST_GENERATOR_NAME)
+        if epoch < self.first_epoch or "val_psnr" not in logs:
+            return
+        candidate = calibration.score(logs["val_psnr"], logs["val_colorfulness"], logs["val_colorfulness_truth"],
+                                      self.min_ratio)
+        if calibration.better(candidate, self.best):
+            self.best = candidate
+            save_keras_atomically(self.export_copy, self.run_dir / runs.GENERATOR_NAME)
 
 
 def sample_grid(generator, lightness, ab, path=None):

@@ -22,12 +22,13 @@ def _groups(model):
         "generator": model.generator.variables,  # weights, BatchNorm statistics, dropout seed states
         "discriminator": model.discriminator.variables,
         "generator_optimizer": model.generator_optimizer.variables,  # step, Adam moments, loss scale
+        "generator_average": list(getattr(model, "ema_weights", [])),  # the moving average (empty when off)
         "discriminator_optimizer": model.discriminator_optimizer.variables,
     }
 
 
 def save_checkpoint(path, model, epoch, best):
-    """Save ``model`` (a compiled Pix2Pix) after ``epoch`` completed epochs; ``best`` is the best val L1."""
+    """Save ``model`` (a compiled Pix2Pix) after ``epoch`` completed epochs; ``best`` is the chosen epoch's score."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
@@ -37,7 +38,7 @@ def save_checkpoint(path, model, epoch, best):
     meta = {
         "epoch": int(epoch),
         "step": int(model.generator_optimizer.iterations.numpy()),
-        "best": float(best),
+        "best": None if best is None else list(best),  # the selection rule's score of generator.keras
         "numpy_random": _jsonable(np.random.get_state()),
         "python_random": _jsonable(random.getstate()),
         "tf_random": tf.random.get_global_generator().state.numpy().tolist(),
@@ -53,7 +54,7 @@ def save_checkpoint(path, model, epoch, best):
 
 
 def read_meta(path):
-    """The checkpoint's epoch, step, best val L1 and random state, without loading the weights."""
+    """The checkpoint's epoch, step, best score and random state, without loading the weights."""
     with np.load(path) as archive:
         return json.loads(archive["meta"].tobytes().decode())
 

@@ -52,11 +52,13 @@ def list_photos(data_dir, max_images=None, seed=0):
     return paths
 
 
-def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=None):
+def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0,
+             color_gain=None):
     """Colorize the gray versions of ``photo_paths`` and score them and gray itself against the real photos.
 
     Args:
         progress: optional callable(n) told how many photos were just done (a tqdm ``update``).
+        color_strength, color_gain: as ``inference.colorize_batch`` (default: the run's calibrated colors).
 
     Returns:
         {"n_images", "model": {metric: mean}, "gray": {metric: mean}, "real_colorfulness",
@@ -73,7 +75,8 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
             except images.ImageError as error:
                 skipped.append({"file": str(path), "reason": error.reason})
         grays = [gray_version(photo) for photo in photos]
-        colorized = inference.colorize_batch(generator, grays, working_size=working_size, batch_size=batch_size)
+        colorized = inference.colorize_batch(generator, grays, working_size=working_size, batch_size=batch_size,
+                                             color_strength=color_strength, color_gain=color_gain)
         for name, photo, gray, prediction in zip(names, photos, grays, colorized, strict=True):
             per_image.append({"file": name, "model": metrics.image_metrics(prediction, photo),
                               "gray": metrics.image_metrics(gray, photo),

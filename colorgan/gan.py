@@ -8,15 +8,22 @@ and XLA for free. Losses (Isola et al., 2017, eq. 4):
     D: BCE(D(L, ab), 1) + BCE(D(L, G(L)), 0)       (halved, as in the paper, to slow D down)
     G: BCE(D(L, G(L)), 1) + l1_weight * |ab - G(L)|  (l1_weight = lambda = 100)
 
-Options beyond the paper, all off by default: ``label_smoothing`` (real target 1 - s),
-``warmup_epochs`` of L1 alone, mixed precision (build the networks under the ``mixed_float16``
+Options beyond the paper, all off by default: ``objective`` (``l1`` as in the paper, ``huber``,
+``l2``, or ``classification`` over ab bins, see ``colorgan.objectives``), ``label_smoothing`` (real
+target 1 - s), phases (``warmup_epochs`` of the generator alone, which never runs the discriminator;
+then ``critic_epochs`` of the discriminator alone against the frozen generator, as DeOldify's NoGAN;
+then the adversarial phase with ``adversarial_weight`` on the GAN term), an exponential moving
+average of the generator's weights (``ema_decay``, what the run exports), mixed precision (build the networks under the ``mixed_float16``
 policy and pass ``paper_optimizer(..., mixed_precision=True)``: each optimizer scales its own loss),
 and XLA (``compile(..., jit_compile=True)``). Build and compile under a ``tf.distribute`` strategy's
 scope to train on several GPUs; losses are divided by the replica count, gradients summed.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from colorgan import models, objectives
 
 # The paper's settings (section 4 and its code): Adam, learning rate 2e-4, beta_1 0.5, lambda 100.
 LEARNING_RATE = 2e-4
@@ -32,47 +39,81 @@ def paper_optimizer(learning_rate=LEARNING_RATE, mixed_precision=False):
     return keras.optimizers.LossScaleOptimizer(optimizer) if mixed_precision else optimizer
 
 
+PHASES = ("generator", "discriminator", "adversarial")
+
+
 class Pix2Pix(keras.Model):
     """Conditional GAN for colorization: ``fit`` on batches of (L, ab), both in [-1, 1].
 
     Args:
-        generator: L (B, H, W, 1) -> ab (B, H, W, 2), tanh.
+        generator: L (B, H, W, 1) -> ab (B, H, W, 2), tanh (or a classification head, see models).
         discriminator: [L, ab] -> logits (B, h, w, 1), one per patch.
-        l1_weight: lambda, weight of the L1 term in the generator's loss (100 in the paper).
+        l1_weight: lambda, weight of the reconstruction term (L1 in the paper: 100) in the
+            generator's loss during the adversarial phase; the generator-only phase uses the
+            reconstruction term alone, unweighted by lambda only in scale.
         label_smoothing: the discriminator's target for real pairs is 1 - label_smoothing (0 in the
             paper; 0.1 is a common remedy when D wins too fast).
-        warmup_epochs: train the generator on L1 alone for this many epochs before the adversarial
-            phase (0 in the paper); a warmed-up generator gives D meaningful fakes from the start.
+        warmup_epochs: generator-only epochs first (0 in the paper): the discriminator is not run.
+        critic_epochs: then discriminator-only epochs against the frozen generator (DeOldify's NoGAN
+            critic pre-training), so the adversarial phase starts with a critic that knows the fakes.
+        objective: ``l1``, ``huber``, ``l2`` or ``classification`` (needs a classification generator).
+        class_weights: (Q,) rebalancing weights for ``classification`` (default: all 1).
+        adversarial_weight: weight of the GAN term in the generator's loss (1 in the paper).
+        ema_decay: keep an exponential moving average of the generator's weights (0: off), e.g. 0.999.
     """
 
     def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, label_smoothing=0.0, warmup_epochs=0,
+                 critic_epochs=0, objective="l1", class_weights=None, adversarial_weight=1.0, ema_decay=0.0,
                  name="pix2pix", **kwargs):
         super().__init__(name=name, **kwargs)
         if l1_weight < 0:
             raise ValueError(f"l1_weight must be >= 0, got {l1_weight}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        if warmup_epochs < 0:
-            raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
+        if warmup_epochs < 0 or critic_epochs < 0:
+            raise ValueError(f"warmup_epochs and critic_epochs must be >= 0, got {warmup_epochs}, {critic_epochs}")
+        if adversarial_weight < 0:
+            raise ValueError(f"adversarial_weight must be >= 0, got {adversarial_weight}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.objective = objectives.check_objective(objective)
         self.generator = generator
         self.discriminator = discriminator
+        self.centres = models.bin_centres(generator)
+        if (self.objective == "classification") != (self.centres is not None):
+            raise ValueError(f"objective {objective!r} does not fit this generator: classification needs a "
+                             "generator built with bin_centres, the regression objectives a tanh one")
+        if self.centres is not None:
+            # One pass gives both the logits (the loss) and the decoded ab (the discriminator, L1).
+            self.trainer = keras.Model(generator.input, [generator.get_layer("ab_logits").output, generator.output])
+            weights = np.ones(len(self.centres)) if class_weights is None else np.asarray(class_weights)
+            if weights.shape != (len(self.centres),):
+                raise ValueError(f"class_weights must have one weight per bin ({len(self.centres)}), got "
+                                 f"shape {weights.shape}")
+            self.class_weights = weights.astype("float32")
         self.l1_weight = float(l1_weight)
         self.label_smoothing = float(label_smoothing)
-        self.warmup_epochs = int(warmup_epochs)
-        # 1.0 while the adversarial terms are on, 0.0 during the L1 warm-up; a variable (not a
-        # Python flag) so the compiled train_step does not retrace when the phase changes.
-        self.adversarial = keras.Variable(1.0 if warmup_epochs == 0 else 0.0, trainable=False, name="adversarial")
+        self.warmup_epochs, self.critic_epochs = int(warmup_epochs), int(critic_epochs)
+        self.adversarial_weight = float(adversarial_weight)
+        self.ema_decay = float(ema_decay)
+        # The moving average of every float weight of the generator (BatchNorm statistics included).
+        self.ema_weights = [keras.Variable(weight.numpy(), trainable=False, name=f"ema_{index}",
+                                           aggregation="only_first_replica")
+                            for index, weight in enumerate(generator.weights)] if ema_decay else []
+        self.phase = self.phase_of(0)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
         self.gan_loss_tracker = keras.metrics.Mean(name="gan_loss")
         self.l1_tracker = keras.metrics.Mean(name="l1")
         self.discriminator_loss_tracker = keras.metrics.Mean(name="discriminator_loss")
+        self.objective_tracker = keras.metrics.Mean(name="objective_loss")
 
     @property
     def metrics(self):
         # Listed here so Keras resets them at the start of each epoch.
-        return [self.generator_loss_tracker, self.gan_loss_tracker, self.l1_tracker,
-                self.discriminator_loss_tracker]
+        trackers = [self.generator_loss_tracker, self.gan_loss_tracker, self.l1_tracker,
+                    self.discriminator_loss_tracker]
+        return trackers + ([self.objective_tracker] if self.objective != "l1" else [])
 
     def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
         """Set both optimizers (default: the paper's Adam); ``jit_compile=True`` turns on XLA."""
@@ -87,9 +128,20 @@ class Pix2Pix(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
+    def phase_of(self, epoch):
+        """The phase of ``epoch`` (0-based): generator alone, then discriminator alone, then adversarial."""
+        if epoch < self.warmup_epochs:
+            return "generator"
+        return "discriminator" if epoch < self.warmup_epochs + self.critic_epochs else "adversarial"
+
     def set_epoch(self, epoch):
-        """Switch the adversarial terms on once ``epoch`` (0-based) is past the warm-up."""
-        self.adversarial.assign(1.0 if epoch >= self.warmup_epochs else 0.0)
+        """Enter ``epoch``'s phase. Each phase is its own traced step (a generator-only step holds no
+        discriminator at all), so a change of phase rebuilds the compiled train function."""
+        phase = self.phase_of(epoch)
+        if phase != self.phase:
+            self.phase = phase
+            if self.train_function is not None:
+                self.make_train_function(force=True)
 
     def _mean(self, per_example):
         """Mean over this replica's batch, in float32 (logits and tanh outputs are float32)."""
@@ -100,29 +152,52 @@ class Pix2Pix(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return optimizer.scale_loss(loss / replicas)
 
+    def _generate(self, lightness, training):
+        """(generated ab, per-pixel reconstruction loss function of the true ab)."""
+        if self.centres is None:
+            generated = self.generator(lightness, training=training)
+            return generated, lambda ab: objectives.regression_loss(self.objective, ab, generated)
+        logits, generated = self.trainer(lightness, training=training)
+        return generated, lambda ab: objectives.classification_loss(ab, logits, self.centres, self.class_weights)
+
     def train_step(self, data):
         lightness, ab, _ = keras.utils.unpack_x_y_sample_weight(data)  # (B, H, W, 1), (B, H, W, 2)
+        if self.phase == "discriminator":
+            generated = self.generator(lightness, training=False)  # frozen: the critic learns its fakes
+            self.discriminator_loss_tracker.update_state(self._discriminator_step(lightness, ab, generated))
+            self.l1_tracker.update_state(self._mean(tf.abs(ab - generated)))
+            return self._results()
 
         # One generator forward pass serves both updates (as in the paper's code); the
         # generator's tape pauses while the discriminator learns from a detached copy of it.
         with tf.GradientTape() as generator_tape:
-            generated = self.generator(lightness, training=True)  # (B, H, W, 2), float32
-            with generator_tape.stop_recording():
-                discriminator_loss = self._discriminator_step(lightness, ab, generated)
-
-            # 2. Generator: fool the just-updated discriminator, and stay close to the real colors.
-            fake_logits = self.discriminator([lightness, generated], training=True)
-            gan_loss = self._mean(self.bce(tf.ones_like(fake_logits), fake_logits))
-            l1 = self._mean(tf.abs(ab - generated))
-            generator_loss = gan_loss * self.adversarial + self.l1_weight * l1
+            generated, reconstruction = self._generate(lightness, training=True)  # (B, H, W, 2), float32
+            objective_loss = self._mean(reconstruction(ab))
+            if self.phase == "generator":
+                # Generator alone: the reconstruction objective, no discriminator in the graph at all.
+                generator_loss = objective_loss
+            else:
+                with generator_tape.stop_recording():
+                    discriminator_loss = self._discriminator_step(lightness, ab, generated)
+                # 2. Generator: fool the just-updated discriminator, and stay close to the real colors.
+                fake_logits = self.discriminator([lightness, generated], training=True)
+                gan_loss = self._mean(self.bce(tf.ones_like(fake_logits), fake_logits))
+                generator_loss = self.adversarial_weight * gan_loss + self.l1_weight * objective_loss
             scaled = self._for_gradients(generator_loss, self.generator_optimizer)
         gradients = generator_tape.gradient(scaled, self.generator.trainable_variables)
+        updates_before = tf.cast(tf.identity(self.generator_optimizer.iterations), tf.float32)
         self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
+        self._update_moving_average(updates_before)
 
+        if self.phase == "adversarial":
+            self.gan_loss_tracker.update_state(gan_loss)
+            self.discriminator_loss_tracker.update_state(discriminator_loss)
         self.generator_loss_tracker.update_state(generator_loss)
-        self.gan_loss_tracker.update_state(gan_loss)
-        self.l1_tracker.update_state(l1)
-        self.discriminator_loss_tracker.update_state(discriminator_loss)
+        self.l1_tracker.update_state(self._mean(tf.abs(ab - generated)))
+        self.objective_tracker.update_state(objective_loss)
+        return self._results()
+
+    def _results(self):
         return {metric.name: metric.result() for metric in self.metrics}
 
     def _discriminator_step(self, lightness, ab, generated):
@@ -134,22 +209,33 @@ class Pix2Pix(keras.Model):
             real_targets = tf.fill(tf.shape(real_logits), 1.0 - self.label_smoothing)
             real_loss = self._mean(self.bce(real_targets, real_logits))
             fake_loss = self._mean(self.bce(tf.zeros_like(fake_logits), fake_logits))
-            # Halved as in the paper, "which slows down the rate at which D learns relative to G";
-            # zero during the L1 warm-up, so D stays as initialised (Adam moves nothing on zero gradients).
+            # Halved as in the paper, "which slows down the rate at which D learns relative to G".
             loss = 0.5 * (real_loss + fake_loss)
-            scaled = self._for_gradients(loss * self.adversarial, self.discriminator_optimizer)
+            scaled = self._for_gradients(loss, self.discriminator_optimizer)
         gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
         return loss
 
+    def _update_moving_average(self, updates_before):
+        """ema <- d * ema + (1 - d) * weight, with d ramped up as min(decay, (1 + n) / (10 + n)) over the
+        n earlier updates, so the average does not remember the random initialisation for thousands of steps."""
+        if not self.ema_weights:
+            return
+        decay = tf.minimum(self.ema_decay, (1.0 + updates_before) / (10.0 + updates_before))
+        for average, weight in zip(self.ema_weights, self.generator.weights, strict=True):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
+
+    def export_weights(self):
+        """The generator's weights to export (``get_weights`` order): the moving average when on."""
+        if self.ema_weights:
+            return [average.numpy() for average in self.ema_weights]
+        return self.generator.get_weights()
+
     def test_step(self, data):
         """Validation: the L1 distance of the generated ab to the real ab (Keras names it ``val_l1``)."""
         lightness, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
-        generated = self.generator(lightness, training=False)
-        fake_logits = self.discriminator([lightness, generated], training=False)
-        gan_loss = self._mean(self.bce(tf.ones_like(fake_logits), fake_logits))
-        l1 = self._mean(tf.abs(ab - generated))
-        self.l1_tracker.update_state(l1)
-        self.gan_loss_tracker.update_state(gan_loss)
-        self.generator_loss_tracker.update_state(gan_loss + self.l1_weight * l1)
-        return {metric.name: metric.result() for metric in self.metrics[:3]}
+        generated, reconstruction = self._generate(lightness, training=False)
+        self.l1_tracker.update_state(self._mean(tf.abs(ab - generated)))
+        self.objective_tracker.update_state(self._mean(reconstruction(ab)))
+        trackers = [self.l1_tracker] + ([self.objective_tracker] if self.objective != "l1" else [])
+        return {metric.name: metric.result() for metric in trackers}

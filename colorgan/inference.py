@@ -7,14 +7,13 @@ only the color comes from the network. The full-resolution color math is ``color
 and ``color.lab_to_rgb_u8`` (NumPy/OpenCV), so a 12-megapixel photo takes well under a second.
 """
 
-import json
 import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from colorgan import color, images
+from colorgan import color, images, runs
 from colorgan.paths import MODELS_DIR
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
@@ -26,29 +25,27 @@ class ModelError(ValueError):
 
 def default_model_path(models_dir=MODELS_DIR):
     """The newest ``<models_dir>/*/generator.keras`` (the latest run), or raise ModelError if none."""
-    candidates = sorted(Path(models_dir).glob("*/generator.keras"), key=lambda path: path.stat().st_mtime)
-    if not candidates:
+    newest = runs.newest_generator(models_dir)
+    if newest is None:
         raise ModelError(f"no trained generator found under {models_dir}/*/generator.keras; "
                          "train one (make demo, make train) or pass --model PATH")
-    return candidates[-1]
+    return newest
 
 
 def run_config(path):
     """config.json of the run folder beside a .keras file, or {} when there is none."""
-    config_path = Path(path).with_name("config.json")
-    if not config_path.is_file():
-        return {}
     try:
-        return json.loads(config_path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ModelError(f"{config_path}: unreadable run config beside the model: {error}") from None
+        return runs.read_config(Path(path).parent)
+    except runs.RunError as error:
+        raise ModelError(str(error)) from None
 
 
 def load_generator(path):
     """Load a saved generator (.keras, safe mode on) and remember its working image size.
 
     The working size is ``image_size`` from the run's config.json beside the file (default 256);
-    it is kept as ``generator.working_size`` for ``colorize``.
+    it is kept as ``generator.working_size`` for ``colorize``, and the run's calibrated color gain
+    (color_strength.json beside the file, default 1) as ``generator.color_gain``.
 
     Raises:
         ModelError: naming the file, if it is missing, not a Keras file, corrupt, or not an
@@ -70,6 +67,10 @@ def load_generator(path):
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
                          f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
     generator.working_size = int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
+    try:
+        generator.color_gain = runs.read_strength(path.parent)
+    except runs.RunError as error:
+        raise ModelError(str(error)) from None
     return generator
 
 
@@ -144,20 +145,36 @@ def _network_input(lightness, working_size, side):
     return color.lightness_to_model_np(padded), (h, w)
 
 
-def _join(lightness, ab_small):
-    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1] -> uint8 RGB (H, W, 3)."""
+def _join(lightness, ab_small, gain=1.0):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
     height, width = lightness.shape
+    if gain != 1.0:
+        ab_small = np.clip(ab_small * np.float32(gain), -1.0, 1.0)
     # Bilinear: chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges.
     a, b = (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
             .reshape(height, width) for i in (0, 1))
     return color.lab_to_rgb_u8(lightness, a, b)
 
 
-def colorize_batch(generator, photos, working_size=None, batch_size=8):
+def effective_gain(generator, color_strength=1.0, gain=None):
+    """The gain on ab that colorizing applies: the run's calibrated gain (``generator.color_gain``, or
+    ``gain`` when given) times the user's ``color_strength`` (0: the gray photo, 1: calibrated)."""
+    if color_strength is None:
+        color_strength = 1.0
+    if not np.isfinite(color_strength) or color_strength < 0:
+        raise ValueError(f"color_strength must be a number >= 0 (0: gray, 1: calibrated), got {color_strength}")
+    calibrated = getattr(generator, "color_gain", 1.0) if gain is None else gain
+    return float(calibrated) * float(color_strength)
+
+
+def colorize_batch(generator, photos, working_size=None, batch_size=8, color_strength=1.0, color_gain=None):
     """Colorize several photos (paths or arrays, any sizes) -> list of uint8 RGB, each of its input's size.
 
     All photos share one square network input, so a batch goes through the generator in one call.
+    ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
+    replaces the run's calibrated gain.
     """
+    gain = effective_gain(generator, color_strength, color_gain)
     working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
     if working_size < 1:
         raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
@@ -169,11 +186,12 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8):
         lightness = [color.lightness_u8(to_rgb_u8(photo)) for photo in photos[start:start + batch_size]]
         inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
         ab = np.asarray(generator.predict_on_batch(np.stack(inputs)[..., None]), np.float32)  # (B, side, side, 2)
-        results += [_join(each, ab[i, :h, :w]) for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
+        results += [_join(each, ab[i, :h, :w], gain)
+                    for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results
 
 
-def colorize(generator, image, working_size=None):
+def colorize(generator, image, working_size=None, color_strength=1.0):
     """Colorize one photo (a path or an array, any size and mode) -> uint8 RGB (H, W, 3) of the input's size.
 
     Args:
@@ -183,5 +201,7 @@ def colorize(generator, image, working_size=None):
             or float in [0, 1].
         working_size: the long side the network sees; default ``generator.working_size`` (set by
             ``load_generator`` from the run's config.json) or 256.
+        color_strength: 1 (default) gives the run's calibrated colors, 0 the gray photo, 1.5 half
+            again as strong.
     """
-    return colorize_batch(generator, [image], working_size=working_size)[0]
+    return colorize_batch(generator, [image], working_size=working_size, color_strength=color_strength)[0]

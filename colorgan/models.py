@@ -15,6 +15,7 @@ the logits never underflow and the losses are computed in float32.
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -77,7 +78,8 @@ def _up(x, skip, filters, name, dropout_rate=0.0, dtype=None):
     return layers.Concatenate(name=f"{name}_skip", dtype=dtype)([x, skip])
 
 
-def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=None):
+def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=None, bin_centres=None,
+                    temperature=None):
     """The pix2pix U-Net generator: L (B, H, W, 1) in [-1, 1] -> ab (B, H, W, 2) in [-1, 1], float32.
 
     Args:
@@ -87,6 +89,10 @@ def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=Non
         base_filters: filters of the first level (64 in the paper; ~54.4M parameters at 256).
         dropout_rate: dropout of the first three decoder blocks (0.5 in the paper).
         dtype: layer dtype policy; None follows the global policy (mixed precision).
+        bin_centres: None for the paper's regression head (tanh); or (Q, 2) ab bin centres for a
+            classification head (Zhang et al., 2016): logits over the bins (layer ``ab_logits``),
+            decoded inside the model by the annealed mean at ``temperature``, so the saved file is
+            still a plain L -> ab generator of standard layers.
     """
     depth = unet_depth(image_size)
     if base_filters < 1:
@@ -109,11 +115,44 @@ def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=Non
         rate = dropout_rate if block < DROPOUT_BLOCKS else 0.0
         x = _up(x, skips[level], filters[level], f"up_{block + 1}", dropout_rate=rate, dtype=dtype)
 
+    if bin_centres is not None:
+        return keras.Model(inputs, _classification_head(x, base_filters, bin_centres, temperature, dtype),
+                           name="generator")
     # Last upsampling to full size, 2 channels (a, b); tanh matches ab / 110 in [-1, 1]. Float32 always.
     x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=_initializer(),
                                name="output_conv", dtype="float32")(x)
     outputs = layers.Activation("tanh", name="ab", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="generator")
+
+
+def _classification_head(x, base_filters, bin_centres, temperature, dtype):
+    """Half-size decoder features -> logits over Q ab bins -> annealed mean ab -> bilinear x2 to full size.
+
+    As in Zhang et al. (whose network predicts at a quarter of the input size), the distribution is
+    predicted below full resolution: chroma is smooth, and the per-pixel softmax over ~265 bins is
+    the costly part. softmax(logits / T) is a Rescaling and a Softmax; the expectation of the bin
+    centres is a 1x1 convolution whose fixed (non-trainable) kernel holds the centres; standard
+    layers only, float32 from the logits on.
+    """
+    centres = np.asarray(bin_centres, np.float32).reshape(-1, 2)
+    if temperature is None or not temperature > 0:
+        raise ValueError(f"a classification head needs a decoding temperature > 0, got {temperature!r}")
+    logits = layers.Conv2D(len(centres), 1, kernel_initializer=_initializer(), name="ab_logits",
+                           dtype="float32")(x)  # (B, H/2, W/2, Q)
+    x = layers.Rescaling(1.0 / float(temperature), name="ab_annealed", dtype="float32")(logits)
+    x = layers.Softmax(name="ab_probabilities", dtype="float32")(x)
+    decode = layers.Conv2D(2, 1, use_bias=False, trainable=False, name="ab_expected", dtype="float32",
+                           kernel_initializer=keras.initializers.Constant(centres[None, None]))
+    x = decode(x)  # (B, H/2, W/2, 2): a convex combination of centres, in [-1, 1]
+    return layers.UpSampling2D(2, interpolation="bilinear", name="ab", dtype="float32")(x)
+
+
+def bin_centres(generator):
+    """The (Q, 2) ab bin centres of a classification generator, or None for a regression one."""
+    names = {layer.name for layer in generator.layers}
+    if "ab_expected" not in names:
+        return None
+    return np.asarray(generator.get_layer("ab_expected").kernel.numpy()).reshape(-1, 2)
 
 
 def build_discriminator(base_filters=64, dtype=None):

@@ -1,26 +1,15 @@
-"""A training run: resolve the config, build or resume, ``fit``, and keep everything in ``models/<run_name>/``.
+"""A training run: resolve the config, build or resume, ``fit``, choose and calibrate, all in the run folder.
 
-    models/<run_name>/
-        config.json            every resolved parameter
-        generator.keras        the best generator so far by validation L1, after any warm-up (float32)
-        generator_last.keras   the generator after the last completed epoch
-        checkpoint/state.npz   both networks, both optimizers, epoch, step, random state
-        samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
-        logs/                  TensorBoard
-        history.csv            one row of losses per epoch (appended across restarts)
-
-Starting a run whose folder already holds a checkpoint resumes from it (same architecture required).
+The run folder's layout is ``colorgan.runs``. Starting a run whose folder already holds a
+checkpoint resumes from it (same architecture required). After the last epoch the chosen
+generator's color strength is calibrated on the validation photos (``colorgan.calibration``).
 """
-
-import json
-import math
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from colorgan import callbacks, checkpoint, gan, models
-from colorgan.paths import resolve
+from colorgan import calibration, callbacks, checkpoint, gan, models, objectives, precision, runs
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
@@ -36,10 +25,19 @@ DEFAULTS = {
     "validation_steps": None,  # None: the whole validation split
     "generator_learning_rate": gan.LEARNING_RATE,
     "discriminator_learning_rate": gan.LEARNING_RATE,
-    "l1_weight": gan.L1_WEIGHT,
-    "warmup_epochs": 0,
+    "l1_weight": gan.L1_WEIGHT,  # lambda: weight of the reconstruction objective beside the GAN term
+    "objective": "l1",  # the paper's; or huber, l2, classification (see colorgan.objectives)
+    "decode_temperature": objectives.DECODE_TEMPERATURE,  # classification: annealed-mean temperature
+    "rebalance": objectives.REBALANCE_LAMBDA,  # classification: uniform share of the prior (1 = no rebalancing)
+    "warmup_epochs": 0,  # generator alone first (the discriminator is not run)
+    "critic_epochs": 0,  # then the discriminator alone against the frozen generator (NoGAN)
+    "adversarial_weight": 1.0,  # weight of the GAN term in the generator's loss
+    "ema_decay": 0.0,  # > 0: export a moving average of the generator's weights (e.g. 0.999)
     "label_smoothing": 0.0,
-    "mixed_precision": False,
+    "precision": "auto",  # auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU, else float32
+    "min_colorfulness_ratio": calibration.MIN_COLORFULNESS_RATIO,  # the selection rule (calibration)
+    "strength_tolerance_db": calibration.TOLERANCE_DB,  # the color strength calibration
+    "calibrate": True,
     "xla": False,
     "cache": False,
     "seed": 0,
@@ -48,7 +46,7 @@ DEFAULTS = {
     "checkpoint_every": 1,
 }
 # Changing these would make the checkpoint unloadable: a resumed run must keep them.
-ARCHITECTURE = ("image_size", "base_filters", "mixed_precision")
+ARCHITECTURE = ("image_size", "base_filters", "precision", "objective")
 
 
 class TrainingDiverged(RuntimeError):
@@ -64,6 +62,9 @@ def resolve_config(config=None, **overrides):
             raise ValueError(f"unknown training parameters {unknown}; known: {sorted(DEFAULTS)}")
         resolved.update(source)
     models.unet_depth(resolved["image_size"])  # raises ValueError for a size the U-Net cannot take
+    if resolved["precision"] not in precision.PRECISIONS:
+        raise ValueError(f"precision must be one of {precision.PRECISIONS}, got {resolved['precision']!r}")
+    objectives.check_objective(resolved["objective"])
     for name in ("batch_size", "epochs", "base_filters", "sample_every", "checkpoint_every"):
         if int(resolved[name]) < 1:
             raise ValueError(f"{name} must be >= 1, got {resolved[name]}")
@@ -73,11 +74,11 @@ def resolve_config(config=None, **overrides):
 
 
 def run_dir(config):
-    return resolve(config["models_dir"]) / config["run_name"]
+    return runs.run_dir(config)
 
 
 def _check_same_architecture(folder, config):
-    saved = json.loads((folder / "config.json").read_text())
+    saved = runs.read_config(folder)
     changed = {name: (saved.get(name), config[name]) for name in ARCHITECTURE if saved.get(name) != config[name]}
     if changed:
         raise ValueError(f"run {folder} was started with different {changed} (saved, asked); "
@@ -90,17 +91,54 @@ def _strategy():
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def build_pix2pix(config):
-    """Both networks, the Pix2Pix model and its optimizers, compiled as ``config`` says."""
-    generator = models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"])
-    discriminator = models.build_discriminator(config["base_filters"])
+def build_generator(config, dtype=None):
+    """The config's generator: the paper's tanh U-Net, or with a classification head over ab bins."""
+    classification = config["objective"] == "classification"
+    return models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"], dtype=dtype,
+                                  bin_centres=objectives.gamut_bins() if classification else None,
+                                  temperature=config["decode_temperature"] if classification else None)
+
+
+def build_pix2pix(config, class_weights=None):
+    """Both networks, the Pix2Pix model and its optimizers, built in the config's precision and compiled.
+
+    Args:
+        class_weights: (Q,) rebalancing weights for the classification objective (default: none).
+    """
+    config = resolve_config(config)
+    loss_scaling = precision.needs_loss_scaling(config["precision"])
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision.policy(config["precision"]))
+    try:
+        generator = build_generator(config)
+        discriminator = models.build_discriminator(config["base_filters"])
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
     model = gan.Pix2Pix(generator, discriminator, l1_weight=config["l1_weight"],
-                        label_smoothing=config["label_smoothing"], warmup_epochs=config["warmup_epochs"])
+                        label_smoothing=config["label_smoothing"], warmup_epochs=config["warmup_epochs"],
+                        critic_epochs=config["critic_epochs"], objective=config["objective"],
+                        class_weights=class_weights, adversarial_weight=config["adversarial_weight"],
+                        ema_decay=config["ema_decay"])
     model.compile(
-        generator_optimizer=gan.paper_optimizer(config["generator_learning_rate"], config["mixed_precision"]),
-        discriminator_optimizer=gan.paper_optimizer(config["discriminator_learning_rate"], config["mixed_precision"]),
+        generator_optimizer=gan.paper_optimizer(config["generator_learning_rate"], loss_scaling),
+        discriminator_optimizer=gan.paper_optimizer(config["discriminator_learning_rate"], loss_scaling),
         jit_compile=bool(config["xla"]))
     return model
+
+
+def class_weights_for(config, folder, train_data, batches=64):
+    """Rebalancing weights of a classification run from its training colors (kept in the run folder,
+    so a resumed run uses the same ones); None for the regression objectives."""
+    if config["objective"] != "classification":
+        return None
+    path = folder / runs.PRIOR_NAME
+    centres = objectives.gamut_bins()
+    if path.is_file():
+        prior = np.load(path)
+    else:
+        prior = objectives.color_prior((ab.numpy() for _, ab in train_data.take(batches)), centres)
+        np.save(path, prior)
+    return objectives.rebalancing_weights(prior, config["rebalance"])
 
 
 def make_datasets(config):
@@ -122,6 +160,27 @@ def _sample_batch(val, count):
     return lightness.numpy(), ab.numpy()
 
 
+def _validation_arrays(val, limit=512):
+    """Up to ``limit`` validation crops as numpy (L, ab): what the color monitor scores every epoch."""
+    lightness, ab = next(iter(val.unbatch().batch(limit).take(1)))
+    return lightness.numpy(), ab.numpy()
+
+
+def calibrate(folder, config, verbose=1):
+    """Calibrate the color strength of the run's generator.keras on its validation photos; returns the gain."""
+    from colorgan import inference
+    from colorgan.data import list_images
+
+    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
+    photos = list_images(config["prepared_dir"], "val")
+    gain, table = calibration.calibrate_strength(generator, photos, tolerance_db=config["strength_tolerance_db"])
+    runs.write_strength(folder, gain, rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "),
+                        photos=len(photos), table=table)
+    if verbose:
+        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos: gain {gain}", flush=True)
+    return gain
+
+
 def train(config=None, datasets=None, verbose=1, **overrides):
     """Train (or resume) the run described by ``config``; returns a dict of the run's outcome.
 
@@ -141,36 +200,39 @@ def train(config=None, datasets=None, verbose=1, **overrides):
     if resuming:
         _check_same_architecture(folder, config)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    runs.write_config(folder, config)
 
     keras.utils.set_random_seed(int(config["seed"]))  # python, numpy and TF random sources
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16" if config["mixed_precision"] else "float32")
-    try:
-        with _strategy().scope():
-            model = build_pix2pix(config)
-        export_copy = models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"],
-                                             dtype="float32")
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
-
-    meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": math.inf}
-    initial_epoch = meta["epoch"]
-    if verbose and resuming:
-        print(f"[colorgan] resuming {folder.name} after epoch {initial_epoch} (step {meta['step']})", flush=True)
-
     train_data, val_data = datasets if datasets is not None else make_datasets(config)
+    class_weights = class_weights_for(config, folder, train_data)
+    with _strategy().scope():
+        model = build_pix2pix(config, class_weights)
+    export_copy = build_generator(config, dtype="float32")
+
+    meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": None}
+    initial_epoch = meta["epoch"]
+    if verbose:
+        if resuming:
+            print(f"[colorgan] resuming {folder.name} after epoch {initial_epoch} (step {meta['step']})", flush=True)
+        print(f"[colorgan] {config['objective']} objective, {precision.resolve(config['precision'])} compute",
+              flush=True)
+
     guard = callbacks.NanGuard()
-    adversarial_from = config["warmup_epochs"] if config["warmup_epochs"] < config["epochs"] else 0
-    export = callbacks.GeneratorExport(folder, export_copy, guard, best=meta["best"], first_epoch=adversarial_from)
+    # Only the last phase competes for generator.keras: the generator-only warm-up and the critic's
+    # pre-training are preparation when an adversarial phase follows (every epoch competes otherwise).
+    last_phase_from = config["warmup_epochs"] + config["critic_epochs"]
+    last_phase_from = last_phase_from if last_phase_from < config["epochs"] else 0
+    export = callbacks.GeneratorExport(folder, export_copy, guard, best=meta["best"], first_epoch=last_phase_from,
+                                       min_ratio=config["min_colorfulness_ratio"])
     saver = callbacks.Checkpoint(state_path, config["checkpoint_every"], config["epochs"], guard, export)
     run_callbacks = [
-        callbacks.WarmupSwitch(), guard, export,
-        callbacks.SampleGrid(folder / "samples", *_sample_batch(val_data, config["sample_count"]),
+        callbacks.PhaseSwitch(), guard, callbacks.EpochClock(folder / runs.HISTORY_NAME),
+        callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data), guard), export,
+        callbacks.SampleGrid(folder / runs.SAMPLES_DIR, *_sample_batch(val_data, config["sample_count"]),
                              every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),
         saver,
-        keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), write_graph=False),
+        keras.callbacks.CSVLogger(str(folder / runs.HISTORY_NAME), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(folder / runs.LOGS_DIR), write_graph=False),
     ]
     history = {}
     if initial_epoch < config["epochs"]:
@@ -185,17 +247,12 @@ def train(config=None, datasets=None, verbose=1, **overrides):
         raise TrainingDiverged(f"training stopped: {guard.message}; {where}. Lower the learning rates or "
                                "check the data for broken images.")
     epoch = max(initial_epoch, saver.saved_epoch or 0)
+    if config["calibrate"] and epoch >= config["epochs"] and (folder / runs.GENERATOR_NAME).is_file():
+        calibrate(folder, config, verbose)
     return {"run_dir": folder, "config": config, "history": history, "initial_epoch": initial_epoch,
             "epoch": epoch, "step": int(model.generator_optimizer.iterations.numpy()), "model": model}
 
 
 def read_history(folder):
     """``history.csv`` of a run (every epoch, across restarts) as {column: float array}."""
-    import csv
-
-    path = resolve(folder) / "history.csv"
-    if not path.is_file():
-        raise ValueError(f"no history.csv in {path.parent}: has this run trained an epoch yet?")
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return {name: np.array([float(row[name]) for row in rows]) for name in (rows[0] if rows else [])}
+    return runs.read_history(folder)

@@ -67,17 +67,87 @@ def test_validation_reports_l1_of_the_generator():
     assert logs["l1"] == pytest.approx(expected, rel=1e-5)
 
 
-def test_warmup_trains_the_generator_on_l1_alone():
-    model = tiny_pix2pix(warmup_epochs=1)
+class CountingDiscriminator(keras.Model):
+    """A discriminator that counts its calls (each trace of a compiled step calls it once per use)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.calls = inner, 0
+
+    def call(self, inputs, training=False):
+        self.calls += 1
+        return self.inner(inputs, training=training)
+
+
+def test_the_generator_only_phase_never_runs_the_discriminator():
+    keras.utils.set_random_seed(0)
+    discriminator = CountingDiscriminator(models.build_discriminator(8))
+    discriminator([np.zeros((1, 32, 32, 1)), np.zeros((1, 32, 32, 2))])
+    calls_when_built = discriminator.calls
+    model = gan.Pix2Pix(models.build_generator(32, 8), discriminator, warmup_epochs=1)
+    model.compile(gan.paper_optimizer(), gan.paper_optimizer())
     lightness, ab = fixed_batch()
     model.set_epoch(0)
     discriminator_before = snapshot(model.discriminator)
-    logs = model.train_on_batch(lightness, ab, return_dict=True)
+    logs = model.fit(lightness, ab, batch_size=4, epochs=1, verbose=0).history
+    assert discriminator.calls == calls_when_built  # not traced into the step, so never run
     assert not changed(discriminator_before, model.discriminator)
-    assert logs["generator_loss"] == pytest.approx(100 * logs["l1"], rel=1e-5)
-    model.set_epoch(1)  # the adversarial phase
-    model.train_on_batch(lightness, ab, return_dict=True)
-    assert changed(discriminator_before, model.discriminator)
+    assert int(model.discriminator_optimizer.iterations.numpy()) == 0
+    assert logs["generator_loss"][0] == pytest.approx(logs["l1"][0], rel=1e-5)  # the objective alone
+    model.set_epoch(1)  # the adversarial phase: a new step that does run it
+    model.train_on_batch(lightness, ab)
+    assert discriminator.calls > calls_when_built and changed(discriminator_before, model.discriminator)
+
+
+def test_the_critic_phase_trains_the_discriminator_alone():
+    model = tiny_pix2pix(warmup_epochs=1, critic_epochs=1)
+    assert [model.phase_of(epoch) for epoch in range(3)] == ["generator", "discriminator", "adversarial"]
+    model.set_epoch(1)
+    generator_before, discriminator_before = snapshot(model.generator), snapshot(model.discriminator)
+    logs = model.train_on_batch(*fixed_batch(), return_dict=True)
+    assert not changed(generator_before, model.generator) and changed(discriminator_before, model.discriminator)
+    assert logs["discriminator_loss"] > 0
+
+
+def test_the_moving_average_follows_the_weights():
+    model = tiny_pix2pix(ema_decay=0.9, warmup_epochs=1)
+    model.set_epoch(0)
+    initial = [weight.numpy().copy() for weight in model.generator.weights]
+    lightness, ab = fixed_batch()
+    model.train_on_batch(lightness, ab)
+    after_one = [weight.numpy().copy() for weight in model.generator.weights]
+    decay = min(0.9, (1 + 0) / (10 + 0))  # ramped: no update before the first one
+    for average, start, now in zip(model.ema_weights, initial, after_one, strict=True):
+        np.testing.assert_allclose(average.numpy(), decay * start + (1 - decay) * now, rtol=1e-5, atol=1e-7)
+    exported = model.export_weights()
+    assert any(not np.allclose(e, w) for e, w in zip(exported, model.generator.get_weights(), strict=True))
+    for _ in range(200):  # the average converges to weights that stop moving
+        model.train_on_batch(lightness, ab)
+    model.generator_optimizer.learning_rate.assign(0.0)
+    for _ in range(100):
+        model.train_on_batch(lightness, ab)
+    for average, weight in zip(model.export_weights(), model.generator.get_weights(), strict=True):
+        np.testing.assert_allclose(average, weight, rtol=1e-3, atol=1e-4)
+
+
+def test_a_classification_generator_learns_the_binned_colors():
+    from colorgan import objectives
+
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator(32, 8, 0.0, bin_centres=objectives.gamut_bins(), temperature=0.38)
+    model = gan.Pix2Pix(generator, models.build_discriminator(8), objective="classification", warmup_epochs=1)
+    model.compile(gan.paper_optimizer(1e-3), gan.paper_optimizer())
+    model.set_epoch(0)
+    lightness, ab = fixed_batch()
+    first = model.train_on_batch(lightness, ab, return_dict=True)
+    for _ in range(40):
+        last = model.train_on_batch(lightness, ab, return_dict=True)
+    assert last["objective_loss"] < 0.95 * first["objective_loss"] and last["l1"] < first["l1"]
+
+
+def test_a_classification_objective_needs_a_classification_generator():
+    with pytest.raises(ValueError, match="classification"):
+        gan.Pix2Pix(models.build_generator(32, 4), models.build_discriminator(4), objective="classification")
 
 
 def test_label_smoothing_raises_the_discriminators_floor():
@@ -91,7 +161,9 @@ def test_label_smoothing_raises_the_discriminators_floor():
 
 @pytest.mark.parametrize("arguments, message", [({"l1_weight": -1}, "l1_weight"),
                                                 ({"label_smoothing": 1.0}, "label_smoothing"),
-                                                ({"warmup_epochs": -2}, "warmup_epochs")])
+                                                ({"warmup_epochs": -2}, "warmup_epochs"),
+                                                ({"ema_decay": 1.0}, "ema_decay"),
+                                                ({"objective": "l3"}, "objective")])
 def test_bad_options_are_refused(arguments, message):
     with pytest.raises(ValueError, match=message):
         gan.Pix2Pix(models.build_generator(32, 4), models.build_discriminator(4), **arguments)

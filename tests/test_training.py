@@ -73,11 +73,39 @@ def test_unknown_parameters_are_refused():
         training.resolve_config({"learning_rate": 1e-3})
 
 
-def test_mixed_precision_run_exports_a_float32_generator(prepared, tmp_path):
-    training.train(tiny_config(prepared, tmp_path, epochs=1, mixed_precision=True), verbose=0)
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_run_exports_a_float32_generator(prepared, tmp_path, precision):
+    training.train(tiny_config(prepared, tmp_path, epochs=1, precision=precision), verbose=0)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     generator = keras.models.load_model(tmp_path / "tiny" / "generator_last.keras")
     assert {layer.compute_dtype for layer in generator.layers if layer.weights} == {"float32"}
+
+
+def test_build_pix2pix_computes_in_the_configs_precision():
+    model = training.build_pix2pix({**TINY, "precision": "bfloat16"})
+    assert model.generator.get_layer("down_2_conv").compute_dtype == "bfloat16"
+    assert model.generator.get_layer("down_2_conv").kernel.dtype == "float32"  # weights stay float32
+    assert model.generator.output.dtype == "float32" and keras.config.dtype_policy().name == "float32"
+    assert not isinstance(model.generator_optimizer, keras.optimizers.LossScaleOptimizer)  # bf16 needs none
+    float16 = training.build_pix2pix({**TINY, "precision": "float16"})
+    assert isinstance(float16.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, tmp_path):
+    from colorgan import inference, runs
+
+    training.train(tiny_config(prepared, tmp_path, objective="classification", warmup_epochs=2, ema_decay=0.9),
+                   verbose=0)
+    folder = tmp_path / "tiny"
+    history = runs.read_history(folder)
+    for name in ("val_psnr", "val_psnr_gray", "val_ciede2000", "val_colorfulness", "val_colorfulness_truth",
+                 "val_ab_explained", "cpu_minutes"):
+        assert len(history[name]) == 2 and np.isfinite(history[name]).all(), name
+    assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
+    strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
+    assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
+    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
+    assert generator.color_gain == strength["gain"]
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(prepared, tmp_path):
@@ -136,16 +164,13 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(prepared, tmp_pat
     assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (epoch, epoch + 1, step + 3)
 
 
-def test_warmup_epochs_do_not_compete_for_the_best_generator(tmp_path):
-    from types import SimpleNamespace
-
+def test_warmup_epochs_do_not_compete_for_the_chosen_generator(tmp_path):
     from colorgan import callbacks, models
 
-    generator = models.build_generator(32, base_filters=4)
     export = callbacks.GeneratorExport(tmp_path, models.build_generator(32, base_filters=4), callbacks.NanGuard(),
                                        first_epoch=1)
-    export.set_model(SimpleNamespace(generator=generator))
-    export.on_epoch_end(0, {"val_l1": 0.01})  # the L1-only warm-up: a low L1, not a pix2pix model yet
+    figures = {"val_colorfulness": 30.0, "val_colorfulness_truth": 40.0}
+    export.on_epoch_end(0, {"val_psnr": 30.0, **figures})  # the warm-up: however good, it is not chosen
     assert (tmp_path / "generator_last.keras").is_file() and not (tmp_path / "generator.keras").exists()
-    export.on_epoch_end(1, {"val_l1": 0.5})
-    assert (tmp_path / "generator.keras").is_file() and export.best == 0.5
+    export.on_epoch_end(1, {"val_psnr": 22.0, **figures})
+    assert (tmp_path / "generator.keras").is_file() and export.best == (True, 22.0)

@@ -1,0 +1,76 @@
+"""Choosing by numbers: which epoch becomes ``generator.keras``, and how strong its colors are.
+
+The selection rule (``better``/``choose_epoch``), on the color monitor's validation figures:
+only epochs of the run's last phase compete (after any generator-only warm-up and critic
+pre-training, when the run has an adversarial phase; every epoch otherwise). Among them an epoch
+whose colorfulness reaches ``min_colorfulness_ratio`` of the real photos' is *colorful*; the best
+colorful epoch by PSNR wins, and only when no epoch is colorful, the best by PSNR. Validation L1
+alone is never the rule: it rewards the sepia average.
+
+The color strength (``calibrate_strength``): a gain on the predicted ab, chosen on the
+validation photos at full resolution: the largest gain on a grid whose PSNR is within
+``tolerance_db`` of the best gain's and whose colorfulness does not pass the real photos'.
+"""
+
+import numpy as np
+
+MIN_COLORFULNESS_RATIO = 0.5
+GAINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+TOLERANCE_DB = 0.25
+
+
+def score(psnr, colorfulness, truth_colorfulness, min_ratio=MIN_COLORFULNESS_RATIO):
+    """A sortable score: (is colorful enough, PSNR). Higher is better."""
+    return (bool(colorfulness >= min_ratio * truth_colorfulness), float(psnr))
+
+
+def better(candidate, incumbent):
+    """Is ``candidate``'s score better than ``incumbent``'s (None: nothing chosen yet)?"""
+    return incumbent is None or tuple(candidate) > tuple(incumbent)
+
+
+def choose_epoch(history, first_epoch=0, min_ratio=MIN_COLORFULNESS_RATIO):
+    """The 0-based epoch the rule picks from a history ({column: array}, ``val_psnr``,
+    ``val_colorfulness``, ``val_colorfulness_truth``), considering epochs >= ``first_epoch``."""
+    best, chosen = None, None
+    for epoch in range(first_epoch, len(history["val_psnr"])):
+        candidate = score(history["val_psnr"][epoch], history["val_colorfulness"][epoch],
+                          history["val_colorfulness_truth"][epoch], min_ratio)
+        if better(candidate, best):
+            best, chosen = candidate, epoch
+    return chosen
+
+
+def choose_gain(table, tolerance_db=TOLERANCE_DB):
+    """From rows {"gain", "psnr", "colorfulness", "real_colorfulness"}: the calibrated gain (see module doc)."""
+    if not table:
+        raise ValueError("no gains to choose from")
+    top = max(row["psnr"] for row in table)
+    allowed = [row for row in table if row["psnr"] >= top - tolerance_db
+               and row["colorfulness"] <= row["real_colorfulness"]]
+    if not allowed:  # every gain is more colorful than the truth: the best PSNR
+        return max(table, key=lambda row: row["psnr"])["gain"]
+    return max(allowed, key=lambda row: row["gain"])["gain"]
+
+
+def calibrate_strength(generator, photo_paths, gains=GAINS, tolerance_db=TOLERANCE_DB, working_size=None):
+    """Evaluate ``generator`` at each gain on ``photo_paths`` -> (chosen gain, table of rows)."""
+    from colorgan import evaluate
+
+    table = []
+    for gain in gains:
+        result = evaluate.evaluate(generator, photo_paths, working_size=working_size, color_gain=gain)
+        table.append({"gain": float(gain), **{name: result["model"][name] for name in ("psnr", "ciede2000",
+                                                                                      "colorfulness")},
+                      "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],
+                      "gray_ciede2000": result["gray"]["ciede2000"]})
+    return choose_gain(table, tolerance_db), table
+
+
+def explained_variance(ab_prediction, ab_truth):
+    """Share of the ab variance explained: 1 - MSE(ab) / MSE(0); 0 for gray output, 1 for perfect."""
+    ab_truth = np.asarray(ab_truth, np.float64)
+    baseline = np.mean(np.square(ab_truth))
+    if baseline == 0:
+        return float("nan")
+    return float(1.0 - np.mean(np.square(np.asarray(ab_prediction, np.float64) - ab_truth)) / baseline)

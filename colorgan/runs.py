@@ -1,0 +1,96 @@
+"""The run folder: what a training run leaves in ``models/<run_name>/``, named once, read by one reader each.
+
+    models/<run_name>/
+        config.json            every resolved parameter (``read_config``)
+        generator.keras        the chosen generator (``calibration.choose_epoch``'s rule), float32
+        generator_last.keras   the generator after the last completed epoch
+        color_strength.json    the calibrated gain on ab that ``colorize`` applies by default
+        color_prior.npy        the training colors' distribution over ab bins (classification runs)
+        checkpoint/state.npz   both networks, both optimizers, moving average, epoch, step, random state
+        samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
+        logs/                  TensorBoard
+        history.csv            one row per epoch: losses and the color monitor (appended across restarts)
+"""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from colorgan.paths import MODELS_DIR, resolve
+
+CONFIG_NAME = "config.json"
+GENERATOR_NAME = "generator.keras"
+LAST_GENERATOR_NAME = "generator_last.keras"
+STRENGTH_NAME = "color_strength.json"
+PRIOR_NAME = "color_prior.npy"
+CHECKPOINT_PATH = Path("checkpoint") / "state.npz"
+SAMPLES_DIR = "samples"
+LOGS_DIR = "logs"
+HISTORY_NAME = "history.csv"
+
+
+class RunError(ValueError):
+    """A run folder file that cannot be used, with the file and the reason in the message."""
+
+
+def run_dir(config):
+    """models_dir / run_name of a resolved training config."""
+    return resolve(config["models_dir"]) / config["run_name"]
+
+
+def folder_of(path):
+    """The run folder of a run folder or of a file inside it (a generator.keras)."""
+    path = resolve(path)
+    return path if path.is_dir() else path.parent
+
+
+def read_config(path):
+    """config.json of a run (folder or a file in it), or {} when there is none."""
+    config_path = folder_of(path) / CONFIG_NAME
+    if not config_path.is_file():
+        return {}
+    try:
+        return json.loads(config_path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise RunError(f"{config_path}: unreadable run config: {error}") from None
+
+
+def write_config(folder, config):
+    (Path(folder) / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def read_history(path):
+    """history.csv of a run (every epoch, across restarts) as {column: float array}."""
+    history_path = folder_of(path) / HISTORY_NAME
+    if not history_path.is_file():
+        raise RunError(f"no {HISTORY_NAME} in {history_path.parent}: has this run trained an epoch yet?")
+    with open(history_path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {name: np.array([float(row[name]) if row[name] not in ("", None) else np.nan for row in rows])
+            for name in (rows[0] if rows else [])}
+
+
+def newest_generator(models_dir=MODELS_DIR):
+    """The newest ``<models_dir>/*/generator.keras`` (the latest run), or None."""
+    candidates = sorted(Path(models_dir).glob(f"*/{GENERATOR_NAME}"), key=lambda path: path.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+def read_strength(path):
+    """The calibrated color gain stored beside a generator (1.0 when the run has none)."""
+    strength_path = folder_of(path) / STRENGTH_NAME
+    if not strength_path.is_file():
+        return 1.0
+    try:
+        return float(json.loads(strength_path.read_text())["gain"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
+
+
+def write_strength(folder, gain, **details):
+    """Store the calibrated gain (and how it was chosen) in the run folder."""
+    path = Path(folder) / STRENGTH_NAME
+    path.write_text(json.dumps({"gain": float(gain), **details}, indent=2) + "\n")
+    return path

@@ -1,0 +1,59 @@
+"""Choosing by numbers: the epoch selection rule, the color strength, explained ab variance."""
+
+import numpy as np
+import pytest
+
+from colorgan import calibration, inference, models, runs
+from colorgan.evaluate import gray_version
+
+
+def history(psnr, colorfulness, truth=40.0):
+    return {"val_psnr": np.array(psnr, float), "val_colorfulness": np.array(colorfulness, float),
+            "val_colorfulness_truth": np.full(len(psnr), truth)}
+
+
+def test_the_rule_picks_the_best_psnr_among_colorful_epochs():
+    # Epoch 1 has the best PSNR but is sepia (10 < 0.5 x 40); epoch 3 is the best colorful one.
+    assert calibration.choose_epoch(history([22.0, 23.5, 21.0, 22.4, 22.1], [5, 10, 30, 25, 19])) == 3
+
+
+def test_the_rule_falls_back_to_fidelity_when_no_epoch_is_colorful():
+    assert calibration.choose_epoch(history([22.0, 23.5, 21.0], [5, 10, 12])) == 1
+
+
+def test_the_rule_ignores_epochs_before_the_last_phase():
+    assert calibration.choose_epoch(history([30.0, 22.0, 21.0], [30, 25, 25]), first_epoch=1) == 1
+
+
+def test_the_gain_is_the_most_colorful_within_the_tolerance_and_not_past_the_truth():
+    rows = [{"gain": g, "psnr": p, "colorfulness": c, "real_colorfulness": 40.0}
+            for g, p, c in [(0.5, 22.0, 10), (1.0, 22.4, 20), (1.5, 22.3, 30), (2.0, 21.9, 40), (2.5, 22.35, 45)]]
+    assert calibration.choose_gain(rows, tolerance_db=0.25) == 1.5  # 2.5 is within but past the truth
+    assert calibration.choose_gain(rows, tolerance_db=0.0) == 1.0
+
+
+def test_explained_variance():
+    truth = np.random.default_rng(0).normal(0, 0.2, (100, 2))
+    assert calibration.explained_variance(np.zeros_like(truth), truth) == 0.0
+    assert calibration.explained_variance(truth, truth) == 1.0
+    assert calibration.explained_variance(-truth, truth) == pytest.approx(-3.0)
+
+
+def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_gives_gray(tmp_path, sample_photos):
+    generator = models.build_generator(32, 8)
+    generator.get_layer("output_conv").bias.assign([0.3, -0.2])  # visible colors from a fresh network
+    generator.save(tmp_path / runs.GENERATOR_NAME)
+    runs.write_config(tmp_path, {"image_size": 32})
+    runs.write_strength(tmp_path, 1.75, rule="test")
+    loaded = inference.load_generator(tmp_path / runs.GENERATOR_NAME)
+    assert loaded.color_gain == 1.75 and runs.read_strength(tmp_path / runs.GENERATOR_NAME) == 1.75
+    photo = next(iter(sample_photos.values()))
+    np.testing.assert_array_equal(inference.colorize(loaded, photo, color_strength=0), gray_version(photo))
+    calibrated = inference.colorize(loaded, photo).astype(int)
+    half = inference.colorize(loaded, photo, color_strength=1 / 1.75).astype(int)  # gain 1: the raw output
+    raw = inference.colorize_batch(loaded, [photo], color_gain=1.0)[0].astype(int)
+    np.testing.assert_array_equal(half, raw)
+    gray = gray_version(photo).astype(int)
+    assert np.abs(calibrated - gray).mean() > np.abs(raw - gray).mean()
+    with pytest.raises(ValueError, match="color_strength"):
+        inference.colorize(loaded, photo, color_strength=-1)
