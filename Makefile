@@ -48,6 +48,33 @@ prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=p
 train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.yaml (resumes if interrupted)
 	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
 
+.PHONY: train-cpu
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~30 CPU-minutes on 2 cores): notebooks 01 -> 03
+	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
+
+# The scoreboard: each recipe at about equal CPU-minutes on the shared photos (bsds500-test held out), then every
+# generator scored on the held-out photos beside gray. Runs resume, so an interrupted scoreboard continues.
+HELD_OUT := ../shared/datasets/photos/bsds500-test
+RECIPES := \
+	paper:objective=l1,ema_decay=0.0,warmup_epochs=0,epochs=27 \
+	l1:objective=l1,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	huber:objective=huber,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	cls:ema_decay=0.0,warmup_epochs=31,epochs=31 \
+	cls_ema:warmup_epochs=30,epochs=30 \
+	nogan:objective=l1,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31
+
+.PHONY: scoreboard
+scoreboard: $(STAMP) ## train each recipe (~5-7 CPU-minutes each), score all on held-out photos: build/scoreboard/
+	$(COLORGAN) notebooks --params params/cpu.yaml 01
+	@for recipe in $(RECIPES); do name=$${recipe%%:*}; overrides=$${recipe#*:}; \
+		$(COLORGAN) train --params params/cpu.yaml --run-name sb_$$name -p sample_every=100 \
+			$$(echo $$overrides | tr ',' '\n' | sed 's/^/-p /') || exit 1; done
+	$(COLORGAN) scoreboard --data $(HELD_OUT) --out build/scoreboard \
+		"paper GAN (L1 + GAN)=models/sb_paper/generator.keras" "L1 only=models/sb_l1/generator.keras" \
+		"Huber only=models/sb_huber/generator.keras" "classification=models/sb_cls/generator.keras" \
+		"classification + EMA=models/sb_cls_ema/generator.keras" "L1 then NoGAN=models/sb_nogan/generator.keras" \
+		"reference (params/cpu.yaml)=models/cpu/generator.keras"
+
 # The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
 DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)
 

@@ -52,11 +52,11 @@ def run_isolated(function, *args):
 def report(name, rows, notes=""):
     """Print rows (dicts with the same keys) as a table and save them to build/bench/<name>.json."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    columns = list(rows[0])
-    widths = [max(len(str(column)), *(len(_format(row[column])) for row in rows)) for column in columns]
+    columns = list(dict.fromkeys(column for row in rows for column in row))  # rows may differ: the union, in order
+    widths = [max(len(str(column)), *(len(_format(row.get(column, ""))) for row in rows)) for column in columns]
     print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in rows:
-        print("  ".join(_format(row[c]).ljust(w) for c, w in zip(columns, widths, strict=True)))
+        print("  ".join(_format(row.get(c, "")).ljust(w) for c, w in zip(columns, widths, strict=True)))
     if notes:
         print(notes)
     path = Path(RESULTS_DIR / f"{name}.json")

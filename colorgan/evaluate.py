@@ -16,7 +16,7 @@ from colorgan.paths import resolve
 
 LABELS = {
     "psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "auc": "ab AUC (Zhang)", "ab_mae": "ab MAE",
-    "colorfulness": "colorfulness", "colorfulness_gap": "colorfulness gap",
+    "colorfulness": "colorfulness", "colorfulness_gap": "colorfulness gap", "ab_mse": "ab MSE (Lab)",
 }
 
 
@@ -61,7 +61,8 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
         color_strength, color_gain: as ``inference.colorize_batch`` (default: the run's calibrated colors).
 
     Returns:
-        {"n_images", "model": {metric: mean}, "gray": {metric: mean}, "real_colorfulness",
+        {"n_images", "ab_explained" (1 - ab MSE / gray's), "model": {metric: mean}, "gray": {metric: mean},
+        "real_colorfulness",
         "per_image": [{"file", "model": {...}, "gray": {...}}], "skipped": [{"file", "reason"}]}.
     """
     per_image, skipped = [], []
@@ -85,10 +86,12 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
             progress(len(photo_paths[start:start + batch_size]))
     if not per_image:
         raise ValueError(f"none of the {len(photo_paths)} photos could be read: {skipped[:3]}")
+    model, gray = metrics.average([e["model"] for e in per_image]), metrics.average([e["gray"] for e in per_image])
     return {
         "n_images": len(per_image),
-        "model": metrics.average([entry["model"] for entry in per_image]),
-        "gray": metrics.average([entry["gray"] for entry in per_image]),
+        "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
+        "model": model,
+        "gray": gray,
         "real_colorfulness": float(np.mean([entry["real_colorfulness"] for entry in per_image])),
         "per_image": per_image,
         "skipped": skipped,
@@ -115,6 +118,7 @@ def format_table(result):
         lines.append(f"{LABELS[name]:<18}{better:<11}{model:>9.3f}{gray:>9.3f}   "
                      + ("GRAY" if name in winners else "model"))
     lines.append(f"{'(real photos)':<18}{'':<11}{'colorfulness':>18} {result['real_colorfulness']:.3f}")
+    lines.append(f"{'ab variance explained':<29}{result['ab_explained']:>9.3f}   (0 = gray, 1 = the true colors)")
     if winners & {"psnr", "ssim"}:
         lines.append("Note: gray beats the model on " + " and ".join(LABELS[n] for n in ("psnr", "ssim")
                                                                    if n in winners)

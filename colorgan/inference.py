@@ -40,8 +40,10 @@ def run_config(path):
         raise ModelError(str(error)) from None
 
 
-def load_generator(path):
+def load_generator(path=None):
     """Load a saved generator (.keras, safe mode on) and remember its working image size.
+
+    With no ``path``: the newest run's generator, or the one shipped with colorgan (``shipped``).
 
     The working size is ``image_size`` from the run's config.json beside the file (default 256);
     it is kept as ``generator.working_size`` for ``colorize``, and the run's calibrated color gain
@@ -53,6 +55,10 @@ def load_generator(path):
     """
     import keras
 
+    from colorgan import shipped
+
+    if path is None:
+        path, _ = shipped.resolve_model()
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
@@ -62,6 +68,8 @@ def load_generator(path):
         generator = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
         raise ModelError(f"{path}: corrupt or unreadable Keras model: {type(error).__name__}: {error}") from None
+    if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
+        generator = shipped.with_policy(generator, "float32")
     input_shape, output_shape = tuple(generator.input_shape), tuple(generator.output_shape)
     if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "

@@ -7,7 +7,8 @@
   means duller than the truth, the usual failure of L1-trained colorizers.
 - ab-accuracy AUC of Zhang et al. (2016): the fraction of pixels whose ab is within a threshold
   (L2, Lab units) of the truth, swept over thresholds 0..150 and normalized to [0, 1].
-- ab MAE: mean |ab| error in the model's normalized scale (what the L1 loss trains).
+- ab MAE: mean |ab| error in the model's normalized scale (what the L1 loss trains); ab MSE in Lab
+  units (against gray's, the share of ab variance explained).
 
 Every metric takes ``(prediction, truth)`` in that order.
 """
@@ -24,7 +25,7 @@ AUC_MAX_THRESHOLD = 150  # Zhang et al.: thresholds 0..150 in ab units
 # itself is neither: it is read beside the real photos' own.
 BETTER = {
     "psnr": "higher", "ssim": "higher", "ciede2000": "lower", "auc": "higher", "ab_mae": "lower",
-    "colorfulness": "near real", "colorfulness_gap": "near 0",
+    "colorfulness": "near real", "colorfulness_gap": "near 0", "ab_mse": "lower",
 }
 
 
@@ -102,6 +103,9 @@ def image_metrics(prediction, truth):
         "colorfulness": colorfulness(prediction),
         "auc": ab_auc(lab_prediction[..., 1:], lab_truth[..., 1:]),
         "ab_mae": ab_mae(lab_prediction[..., 1:], lab_truth[..., 1:]),
+        # Mean squared ab error in Lab units; for the gray baseline it is the truth's ab energy, so
+        # 1 - model / gray over a set of photos is the share of ab variance explained.
+        "ab_mse": float(np.mean(np.square(lab_prediction[..., 1:] - lab_truth[..., 1:]))),
     }
     values["colorfulness_gap"] = values["colorfulness"] - truth_colorfulness
     return {name: values[name] for name in BETTER}

@@ -57,3 +57,33 @@ def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_giv
     assert np.abs(calibrated - gray).mean() > np.abs(raw - gray).mean()
     with pytest.raises(ValueError, match="color_strength"):
         inference.colorize(loaded, photo, color_strength=-1)
+
+
+def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sample_photos):
+    import cv2
+
+    from colorgan import scoreboard
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo in sorted(sample_photos.items())[:3]:
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(photo, (48, 40))[..., ::-1])
+    entries = []
+    for label, bias in (("reddish", [0.3, 0.1]), ("bluish", [-0.1, -0.3])):
+        run = tmp_path / label
+        run.mkdir()
+        generator = models.build_generator(32, 8)
+        generator.get_layer("output_conv").bias.assign(bias)
+        generator.save(run / runs.GENERATOR_NAME)
+        runs.write_config(run, {"image_size": 32})
+        entries.append((label, run / runs.GENERATOR_NAME))
+    photos = sorted(folder.iterdir())
+    rows = scoreboard.score(entries, photos)
+    assert [row["label"] for row in rows] == ["leave it gray", "reddish", "bluish"]
+    assert rows[0]["ab_explained"] == 0.0 and rows[0]["colorfulness"] == 0.0
+    assert rows[1]["colorfulness"] > 5 and rows[1]["psnr"] != rows[2]["psnr"] and all(r["n_images"] == 3 for r in rows)
+    table = scoreboard.markdown(rows)
+    assert table.splitlines()[2].startswith("| leave it gray |") and len(table.splitlines()) == 5
+    scoreboard.picture(entries, photos, tmp_path / "board.png", count=2)
+    picture = cv2.imread(str(tmp_path / "board.png"))
+    assert picture is not None and picture.shape[0] > 100

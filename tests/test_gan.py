@@ -126,8 +126,10 @@ def test_the_moving_average_follows_the_weights():
     model.generator_optimizer.learning_rate.assign(0.0)
     for _ in range(100):
         model.train_on_batch(lightness, ab)
-    for average, weight in zip(model.export_weights(), model.generator.get_weights(), strict=True):
-        np.testing.assert_allclose(average, weight, rtol=1e-3, atol=1e-4)
+    trainable = {id(weight) for weight in model.generator.trainable_weights}  # BatchNorm statistics move with dropout
+    for average, weight in zip(model.export_weights(), model.generator.weights, strict=True):
+        if id(weight) in trainable:
+            np.testing.assert_allclose(average, weight.numpy(), rtol=1e-3, atol=1e-4)
 
 
 def test_a_classification_generator_learns_the_binned_colors():

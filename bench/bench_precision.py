@@ -1,0 +1,123 @@
+"""Training precision and phases: float32 vs bfloat16 steps, and the generator-only step vs the GAN step.
+
+All in one process, same networks built by ``training.build_pix2pix`` (only ``precision`` differs),
+alternating timed rounds of ``fit``; images per second from the median steady-state step time.
+Then: do float32 and bfloat16 training agree? The same seed, data and recipe trained for
+``--agree-steps`` steps in each precision, L1 compared along the way. And does oneDNN really run
+bfloat16 kernels? One bfloat16 step in a subprocess with ONEDNN_VERBOSE=1, its primitives counted.
+
+    .venv/bin/python bench/bench_precision.py [--steps N] [--rounds R] [--agree-steps S]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from bench_train import StepClock  # noqa: E402
+from common import report  # noqa: E402
+
+from colorgan import precision, training  # noqa: E402
+
+ONEDNN_SCRIPT = """
+import numpy as np
+from colorgan import training
+model = training.build_pix2pix({"image_size": 64, "base_filters": 32, "precision": "bfloat16", "warmup_epochs": 1})
+model.set_epoch(0)
+model.train_on_batch(np.zeros((16, 64, 64, 1), "float32"), np.zeros((16, 64, 64, 2), "float32"))
+"""
+
+
+def batch_dataset(image_size, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    lightness = rng.uniform(-1, 1, (batch_size, image_size // 4, image_size // 4, 1)).repeat(4, 1).repeat(4, 2)
+    ab = np.concatenate([0.6 * np.sin(2 * lightness), 0.4 * lightness], axis=-1)
+    batch = (lightness.astype("float32"), ab.astype("float32"))
+    return tf.data.Dataset.from_tensors(batch).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def rates(variants, image_size, batch_size, steps, rounds):
+    """{name: images/s} for {name: (config overrides, epoch)} timed in alternating rounds of fit."""
+    dataset = batch_dataset(image_size, batch_size)
+    clock, built, times = StepClock(), {}, {name: [] for name in variants}
+    for name, (overrides, epoch) in variants.items():
+        keras.utils.set_random_seed(0)
+        model = training.build_pix2pix({"image_size": image_size, "batch_size": batch_size, **overrides})
+        model.set_epoch(epoch)
+        model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # trace and compile
+        built[name] = model
+    for _ in range(rounds):
+        for name, model in built.items():
+            clock.reset()
+            model.fit(dataset, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
+            times[name] += clock.intervals()
+    return {name: batch_size / statistics.median(values) for name, values in times.items()}
+
+
+def agreement(steps, image_size=64, base_filters=32, batch_size=16):
+    """L1 along ``steps`` generator-only steps in float32 and bfloat16, same seed and data."""
+    curves = {}
+    for name in ("float32", "bfloat16"):
+        keras.utils.set_random_seed(0)
+        model = training.build_pix2pix({"image_size": image_size, "base_filters": base_filters, "batch_size": batch_size,
+                                        "precision": name, "dropout_rate": 0.0, "warmup_epochs": 1})
+        model.set_epoch(0)
+        history = model.fit(batch_dataset(image_size, batch_size, seed=1), epochs=steps // 50, steps_per_epoch=50,
+                            verbose=0).history
+        curves[name] = np.array(history["l1"])
+    gap = np.abs(curves["bfloat16"] - curves["float32"]) / curves["float32"]
+    return {"steps": steps, "l1_float32_first_last": [float(curves["float32"][0]), float(curves["float32"][-1])],
+            "l1_bfloat16_first_last": [float(curves["bfloat16"][0]), float(curves["bfloat16"][-1])],
+            "max_relative_gap_per_50_steps": float(gap.max())}
+
+
+def onednn_bf16_primitives():
+    """Counts of oneDNN convolution primitives executed by one bfloat16 step, by data type."""
+    environment = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", ONEDNN_SCRIPT], capture_output=True, text=True, env=environment,
+                            timeout=600)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("onednn_verbose") and ",exec," in line
+             and "convolution" in line]
+    return {"convolutions_executed": len(lines), "with_bf16_data": sum("bf16" in line for line in lines),
+            "kernels": sorted({line.split(",")[5] for line in lines if len(line.split(",")) > 5})[:6]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per round (default: 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
+    parser.add_argument("--agree-steps", type=int, default=300, help="steps of the agreement run (default: 300)")
+    args = parser.parse_args()
+    rows = []
+    for image_size, base in ((64, 32), (128, 64)):
+        measured = rates({"float32": ({"base_filters": base, "precision": "float32"}, 0),
+                          "bfloat16": ({"base_filters": base, "precision": "bfloat16"}, 0)},
+                         image_size, 16, args.steps, args.rounds)
+        rows.append({"what": "GAN step, float32 vs bfloat16", "image_size": image_size, "base_filters": base,
+                     "batch_size": 16, "float32_images_per_s": measured["float32"],
+                     "bfloat16_images_per_s": measured["bfloat16"], "speedup": measured["bfloat16"] / measured["float32"]})
+    best = precision.resolve("auto")
+    measured = rates({"gan": ({"base_filters": 32, "precision": best, "warmup_epochs": 1}, 1),
+                      "generator_only": ({"base_filters": 32, "precision": best, "warmup_epochs": 1}, 0)},
+                     64, 16, args.steps * 2, args.rounds)
+    rows.append({"what": f"generator-only step vs GAN step ({best})", "image_size": 64, "base_filters": 32,
+                 "batch_size": 16, "gan_images_per_s": measured["gan"],
+                 "generator_only_images_per_s": measured["generator_only"],
+                 "speedup": measured["generator_only"] / measured["gan"]})
+    rows.append({"what": "float32 vs bfloat16 training agreement", **agreement(args.agree_steps)})
+    if precision.cpu_has_bf16() and not tf.config.list_physical_devices("GPU"):
+        rows.append({"what": "oneDNN primitives of one bfloat16 step (ONEDNN_VERBOSE)", **onednn_bf16_primitives()})
+    report("precision", rows, notes=f"CPU ({os.cpu_count()} cores), auto precision here: {best}; median step time "
+                                    f"over {args.rounds} alternating rounds of {args.steps} steps")
+
+
+if __name__ == "__main__":
+    main()

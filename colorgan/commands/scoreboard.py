@@ -1,0 +1,52 @@
+"""Compare generators on the same held-out photos: a Markdown table (gray first) and one picture.
+
+Each generator is given as LABEL=PATH (a generator.keras inside its run folder); its CPU-minutes
+come from the run's history.csv, its color strength from the run's calibration.
+Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
+"L1 only=models/sb_l1/generator.keras" "classification=models/cpu/generator.keras"``.
+"""
+
+import sys
+
+HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and a picture"
+
+
+def add_arguments(parser):
+    parser.add_argument("entries", nargs="+", metavar="LABEL=PATH", help="a label and a generator .keras file")
+    parser.add_argument("--data", required=True, metavar="DIR", help="held-out color photos no run trained on")
+    parser.add_argument("--out", default="build/scoreboard", metavar="DIR",
+                        help="folder for scoreboard.md, scoreboard.json and scoreboard.png (default: build/scoreboard)")
+    parser.add_argument("--picture-photos", type=int, default=8, help="photos in the picture (default: 8)")
+
+
+def run(args):
+    import json
+
+    from tqdm import tqdm
+
+    from colorgan import evaluate, scoreboard
+    from colorgan.paths import resolve
+
+    try:
+        entries = []
+        for item in args.entries:
+            label, sep, path = item.partition("=")
+            if not sep or not label.strip():
+                raise ValueError(f"expected LABEL=PATH, got {item!r}")
+            entries.append((label.strip(), resolve(path)))
+        photos = evaluate.list_photos(resolve(args.data))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = resolve(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=len(photos) * len(entries), unit="photo", desc="scoring") as progress:
+        rows = scoreboard.score(entries, photos, progress=progress.update)
+    table = scoreboard.markdown(rows)
+    (out / "scoreboard.md").write_text(f"{rows[0]['n_images']} held-out photos from {resolve(args.data)}\n\n"
+                                       + table + "\n")
+    (out / "scoreboard.json").write_text(json.dumps(rows, indent=2) + "\n")
+    scoreboard.picture(entries, photos, out / "scoreboard.png", count=min(args.picture_photos, len(photos)))
+    print(table)
+    print(f"-> {out}/scoreboard.md, scoreboard.json, scoreboard.png")
+    return 0

@@ -1,0 +1,78 @@
+"""The generator that ships with colorgan, and where ``colorize`` finds a generator when none is named.
+
+``colorgan/pretrained/`` is a run folder in miniature (``colorgan.runs`` layout): ``generator.keras``
+with float16 weights (half the size in git and in the wheel), ``config.json`` (its working size),
+``color_strength.json`` (its calibrated gain) and ``MODEL_CARD.md``. ``load_generator`` turns it
+back into a float32 model, so it computes exactly like the generator it was made from, within
+float16 rounding of the weights.
+
+Which generator (``resolve_model``): a path given by the user; else ``URL#sha256=...`` downloaded
+once into ``data/cache/models`` with its checksum verified; else the user's newest run
+(``models/*/generator.keras``); else the shipped one.
+"""
+
+from pathlib import Path
+
+from colorgan import runs
+from colorgan.data import download
+from colorgan.paths import DATA_DIR, MODELS_DIR
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+SHIPPED_GENERATOR = PRETRAINED_DIR / runs.GENERATOR_NAME
+MODEL_CACHE_DIR = DATA_DIR / "cache" / "models"
+
+
+def resolve_model(model=None, models_dir=MODELS_DIR):
+    """-> (path of a generator .keras file, a few words on where it came from)."""
+    if model:
+        model = str(model)
+        if download.is_url(model):
+            _, checksum = download.split_checksum(model)
+            if checksum is None:
+                raise ValueError(f"a model URL needs its checksum: {model}#sha256=<64 hex digits>")
+            return download.download(model, cache_dir=MODEL_CACHE_DIR), f"downloaded from {model.split('#')[0]}"
+        return Path(model), "given"
+    newest = runs.newest_generator(models_dir)
+    if newest is not None:
+        return newest, "your newest run"
+    return SHIPPED_GENERATOR, "the generator shipped with colorgan"
+
+
+def with_policy(model, dtype):
+    """A copy of a functional ``model`` whose layers all compute in ``dtype``, weights cast to it."""
+    import keras
+    import numpy as np
+
+    config = model.get_config()
+    for layer in config["layers"]:
+        if "dtype" in layer["config"]:
+            layer["config"]["dtype"] = dtype
+    copy = keras.Model.from_config(config)
+    copy.set_weights([np.asarray(weight).astype(dtype) for weight in model.get_weights()])
+    return copy
+
+
+def is_compact(model):
+    """True for a generator stored with float16 weights (``export_compact``)."""
+    return any(weight.dtype == "float16" for weight in model.weights)
+
+
+def export_compact(generator_path, out_dir):
+    """Write a run's generator as a float16 .keras file with the run's config and color strength beside it."""
+    import json
+    import shutil
+
+    import keras
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generator = keras.models.load_model(generator_path, compile=False, safe_mode=True)
+    with_policy(generator, "float16").save(out_dir / runs.GENERATOR_NAME)
+    config = runs.read_config(Path(generator_path).parent)
+    (out_dir / runs.CONFIG_NAME).write_text(json.dumps({"image_size": config["image_size"],
+                                                         "base_filters": config["base_filters"],
+                                                         "objective": config["objective"]}, indent=2) + "\n")
+    strength = Path(generator_path).parent / runs.STRENGTH_NAME
+    if strength.is_file():
+        shutil.copyfile(strength, out_dir / runs.STRENGTH_NAME)
+    return out_dir / runs.GENERATOR_NAME

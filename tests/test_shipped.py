@@ -1,0 +1,59 @@
+"""The shipped generator: compact float16 storage that loads as float32, the default order, URLs with checksums."""
+
+import hashlib
+
+import keras
+import numpy as np
+import pytest
+
+from colorgan import inference, models, runs, shipped
+
+
+def small_run(folder, gain=1.3):
+    folder.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator(32, 8)
+    generator.get_layer("output_conv").bias.assign([0.2, -0.1])
+    generator.save(folder / runs.GENERATOR_NAME)
+    runs.write_config(folder, {"image_size": 32, "base_filters": 8, "objective": "l1"})
+    runs.write_strength(folder, gain)
+    return generator
+
+
+def test_the_compact_export_is_half_the_size_and_loads_as_float32_with_its_strength(tmp_path):
+    generator = small_run(tmp_path / "run")
+    path = shipped.export_compact(tmp_path / "run" / runs.GENERATOR_NAME, tmp_path / "shipped")
+    assert path.stat().st_size < 0.6 * (tmp_path / "run" / runs.GENERATOR_NAME).stat().st_size
+    plain = keras.models.load_model(path, safe_mode=True)  # any notebook: no custom objects
+    assert shipped.is_compact(plain)
+    loaded = inference.load_generator(path)
+    assert not shipped.is_compact(loaded) and loaded.color_gain == 1.3 and loaded.working_size == 32
+    assert {layer.compute_dtype for layer in loaded.layers if layer.weights} == {"float32"}
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 1)).astype("float32")
+    difference = np.abs(loaded(x).numpy() - generator(x).numpy()).max()
+    assert difference < 5e-3  # float16 rounding of the weights only
+
+
+def test_the_default_generator_is_the_newest_run_else_the_shipped_one(tmp_path):
+    assert shipped.resolve_model(None, models_dir=tmp_path) == (shipped.SHIPPED_GENERATOR,
+                                                                 "the generator shipped with colorgan")
+    small_run(tmp_path / "mine")
+    path, where = shipped.resolve_model(None, models_dir=tmp_path)
+    assert path == tmp_path / "mine" / runs.GENERATOR_NAME and where == "your newest run"
+    assert shipped.resolve_model("x/g.keras", models_dir=tmp_path) == (shipped.Path("x/g.keras"), "given")
+
+
+def test_a_model_url_is_downloaded_once_and_checked(tmp_path, monkeypatch):
+    small_run(tmp_path / "run")
+    source = tmp_path / "run" / runs.GENERATOR_NAME
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    monkeypatch.setattr(shipped, "MODEL_CACHE_DIR", tmp_path / "cache")
+    path, where = shipped.resolve_model(f"file://{source}#sha256={digest}")
+    assert path.parent == tmp_path / "cache" and path.read_bytes() == source.read_bytes()
+    assert where.startswith("downloaded from file://")
+    assert inference.load_generator(path).output_shape == (None, None, None, 2)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        shipped.resolve_model(f"file://{source}#sha256={'0' * 64}")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [path.name]  # nothing half-written left
+    with pytest.raises(ValueError, match="needs its checksum"):
+        shipped.resolve_model(f"file://{source}")
