@@ -8,15 +8,18 @@ colorful epoch by PSNR wins, and only when no epoch is colorful, the best by PSN
 alone is never the rule: it rewards the sepia average.
 
 The color strength (``calibrate_strength``): a gain on the predicted ab, chosen on the
-validation photos at full resolution: the largest gain on a grid whose PSNR is within
-``tolerance_db`` of the best gain's and whose colorfulness does not pass the real photos'.
+validation photos at full resolution: the most colorful gain on a grid that still beats gray by
+``margin_db`` of PSNR and ``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the
+photo gray) without passing the real photos' colorfulness; when no gain does, the gain with the
+best PSNR.
 """
 
 import numpy as np
 
 MIN_COLORFULNESS_RATIO = 0.5
 GAINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
-TOLERANCE_DB = 0.25
+MARGIN_DB = 0.5
+MARGIN_CIEDE = 0.5
 
 
 def score(psnr, colorfulness, truth_colorfulness, min_ratio=MIN_COLORFULNESS_RATIO):
@@ -41,19 +44,21 @@ def choose_epoch(history, first_epoch=0, min_ratio=MIN_COLORFULNESS_RATIO):
     return chosen
 
 
-def choose_gain(table, tolerance_db=TOLERANCE_DB):
-    """From rows {"gain", "psnr", "colorfulness", "real_colorfulness"}: the calibrated gain (see module doc)."""
+def choose_gain(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
+    """From rows {"gain", "psnr", "ciede2000", "colorfulness", "real_colorfulness", "gray_psnr",
+    "gray_ciede2000"}: the calibrated gain (see module doc)."""
     if not table:
         raise ValueError("no gains to choose from")
-    top = max(row["psnr"] for row in table)
-    allowed = [row for row in table if row["psnr"] >= top - tolerance_db
+    allowed = [row for row in table if row["psnr"] >= row["gray_psnr"] + margin_db
+               and row["ciede2000"] <= row["gray_ciede2000"] - margin_ciede
                and row["colorfulness"] <= row["real_colorfulness"]]
-    if not allowed:  # every gain is more colorful than the truth: the best PSNR
+    if not allowed:
         return max(table, key=lambda row: row["psnr"])["gain"]
-    return max(allowed, key=lambda row: row["gain"])["gain"]
+    return max(allowed, key=lambda row: row["colorfulness"])["gain"]
 
 
-def calibrate_strength(generator, photo_paths, gains=GAINS, tolerance_db=TOLERANCE_DB, working_size=None):
+def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE,
+                       working_size=None):
     """Evaluate ``generator`` at each gain on ``photo_paths`` -> (chosen gain, table of rows)."""
     from colorgan import evaluate
 
@@ -63,8 +68,8 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, tolerance_db=TOLERAN
         table.append({"gain": float(gain), **{name: result["model"][name] for name in ("psnr", "ciede2000",
                                                                                       "colorfulness")},
                       "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],
-                      "gray_ciede2000": result["gray"]["ciede2000"]})
-    return choose_gain(table, tolerance_db), table
+                      "gray_ciede2000": result["gray"]["ciede2000"], "ab_explained": result["ab_explained"]})
+    return choose_gain(table, margin_db, margin_ciede), table
 
 
 def explained_variance(ab_prediction, ab_truth):

@@ -36,7 +36,8 @@ DEFAULTS = {
     "label_smoothing": 0.0,
     "precision": "auto",  # auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU, else float32
     "min_colorfulness_ratio": calibration.MIN_COLORFULNESS_RATIO,  # the selection rule (calibration)
-    "strength_tolerance_db": calibration.TOLERANCE_DB,  # the color strength calibration
+    "strength_margin_db": calibration.MARGIN_DB,  # the color strength: beat gray by this much PSNR
+    "strength_margin_ciede": calibration.MARGIN_CIEDE,  # ... and this much CIEDE2000, on the validation photos
     "calibrate": True,
     "xla": False,
     "cache": False,
@@ -166,14 +167,22 @@ def _validation_arrays(val, limit=512):
     return lightness.numpy(), ab.numpy()
 
 
-def calibrate(folder, config, verbose=1):
-    """Calibrate the color strength of the run's generator.keras on its validation photos; returns the gain."""
+def calibrate(folder, config=None, verbose=1):
+    """Calibrate the color strength of the run's generator.keras on its validation photos; returns the gain.
+
+    ``config``: the run's (default: its config.json, with today's defaults for names it lacks).
+    """
     from colorgan import inference
     from colorgan.data import list_images
 
+    folder = runs.folder_of(folder)
+    saved = runs.read_config(folder)
+    config = {**DEFAULTS, **(config or {name: value for name, value in saved.items() if name in DEFAULTS})}
+
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     photos = list_images(config["prepared_dir"], "val")
-    gain, table = calibration.calibrate_strength(generator, photos, tolerance_db=config["strength_tolerance_db"])
+    gain, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
+                                                 margin_ciede=config["strength_margin_ciede"])
     runs.write_strength(folder, gain, rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "),
                         photos=len(photos), table=table)
     if verbose:

@@ -25,11 +25,14 @@ def test_the_rule_ignores_epochs_before_the_last_phase():
     assert calibration.choose_epoch(history([30.0, 22.0, 21.0], [30, 25, 25]), first_epoch=1) == 1
 
 
-def test_the_gain_is_the_most_colorful_within_the_tolerance_and_not_past_the_truth():
-    rows = [{"gain": g, "psnr": p, "colorfulness": c, "real_colorfulness": 40.0}
-            for g, p, c in [(0.5, 22.0, 10), (1.0, 22.4, 20), (1.5, 22.3, 30), (2.0, 21.9, 40), (2.5, 22.35, 45)]]
-    assert calibration.choose_gain(rows, tolerance_db=0.25) == 1.5  # 2.5 is within but past the truth
-    assert calibration.choose_gain(rows, tolerance_db=0.0) == 1.0
+def test_the_gain_is_the_most_colorful_that_clearly_beats_gray_and_not_past_the_truth():
+    gray = {"gray_psnr": 22.0, "gray_ciede2000": 12.0, "real_colorfulness": 40.0}
+    rows = [{"gain": g, "psnr": p, "ciede2000": d, "colorfulness": c, **gray}
+            for g, p, d, c in [(0.5, 22.6, 11.6, 10), (1.0, 22.9, 11.3, 20), (1.5, 22.7, 11.4, 30),
+                               (2.0, 22.4, 11.4, 40), (3.0, 22.8, 11.0, 45)]]
+    assert calibration.choose_gain(rows) == 1.5  # 2.0: PSNR within 0.5 dB of gray; 3.0: past the truth
+    assert calibration.choose_gain(rows, margin_db=0.8) == 1.0
+    assert calibration.choose_gain(rows, margin_db=2.0) == 1.0  # no gain beats gray by 2 dB: the best PSNR
 
 
 def test_explained_variance():

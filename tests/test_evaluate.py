@@ -70,13 +70,14 @@ def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_file
 
 def test_table_says_when_gray_wins():
     names = list(metrics.BETTER)
-    result = {"n_images": 2, "real_colorfulness": 30.0,
-              "model": dict(zip(names, [20.0, 0.7, 12.0, 0.90, 0.08, 25.0, -5.0], strict=True)),
-              "gray": dict(zip(names, [23.0, 0.9, 10.0, 0.85, 0.09, 0.0, -30.0], strict=True))}
+    result = {"n_images": 2, "real_colorfulness": 30.0, "ab_explained": 0.25,
+              "model": dict(zip(names, [20.0, 0.7, 12.0, 0.90, 0.08, 25.0, -5.0, 300.0], strict=True)),
+              "gray": dict(zip(names, [23.0, 0.9, 10.0, 0.85, 0.09, 0.0, -30.0, 400.0], strict=True))}
     assert evaluate.gray_wins(result) == ["psnr", "ssim", "ciede2000"]
     table = evaluate.format_table(result)
     assert "PSNR (dB)" in table and "gray beats the model on PSNR (dB) and SSIM" in table
     assert table.splitlines()[2].rstrip().endswith("GRAY") and table.splitlines()[5].rstrip().endswith("model")
+    assert "ab variance explained" in table and "0.250" in table
 
 
 def test_cli_writes_metrics_json_and_prints_the_table_against_gray(run_folder, tmp_path, capsys):

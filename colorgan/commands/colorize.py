@@ -17,8 +17,11 @@ _WRITABLE = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 def add_arguments(parser):
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files and/or folders (searched recursively)")
     parser.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder for the colorized photos")
-    parser.add_argument("--model", default=None, metavar="PATH",
-                        help="generator .keras file (default: the newest models/*/generator.keras)")
+    parser.add_argument("--model", default=None, metavar="PATH_OR_URL",
+                        help="generator .keras file, or URL#sha256=<hex> (downloaded once, checksum verified); "
+                             "default: the newest models/*/generator.keras, else the generator shipped with colorgan")
+    parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
+                        help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="long side the network sees (default: image_size of the run's config.json, else 256)")
@@ -60,7 +63,7 @@ def _write(rgb, destination):
         raise OSError(f"could not write {destination}")
 
 
-def _colorize_one_batch(generator, batch, working_size, failures):
+def _colorize_one_batch(generator, batch, working_size, failures, color_strength=1.0):
     """Read, colorize and write one batch; a file that fails is recorded and the rest go on."""
     from colorgan import images, inference
 
@@ -74,7 +77,8 @@ def _colorize_one_batch(generator, batch, working_size, failures):
     if not photos:
         return 0
     done = 0
-    colored = inference.colorize_batch(generator, photos, working_size=working_size, batch_size=len(photos))
+    colored = inference.colorize_batch(generator, photos, working_size=working_size, batch_size=len(photos),
+                                       color_strength=color_strength)
     for (source, destination), rgb in zip(readable, colored, strict=True):
         try:
             _write(rgb, destination)
@@ -87,17 +91,22 @@ def _colorize_one_batch(generator, batch, working_size, failures):
 def run(args):
     from tqdm import tqdm
 
-    from colorgan import inference
+    from colorgan import inference, shipped
     from colorgan.paths import resolve
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
+    if not args.color_strength >= 0:
+        raise SystemExit("--color-strength must be a number >= 0 (0: gray, 1: calibrated)")
     try:
-        model_path = resolve(args.model) if args.model else inference.default_model_path()
+        model_path, where = shipped.resolve_model(args.model)
+        model_path = resolve(model_path)
         generator = inference.load_generator(model_path)
-    except inference.ModelError as error:
+    except ValueError as error:  # ModelError, a bad URL or checksum
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g} x strength {args.color_strength:g})",
+          flush=True)
     out_dir = Path(args.out)
     jobs, failures = collect_jobs(args.inputs, out_dir)
     for source, reason in failures:  # missing inputs, empty folders, name collisions
@@ -107,7 +116,7 @@ def run(args):
         for start in range(0, len(jobs), args.batch_size):
             batch = jobs[start:start + args.batch_size]
             before = len(failures)
-            done += _colorize_one_batch(generator, batch, args.working_size, failures)
+            done += _colorize_one_batch(generator, batch, args.working_size, failures, args.color_strength)
             for source, reason in failures[before:]:
                 progress.write(f"skipped {source}: {reason}")
             progress.update(len(batch))

@@ -12,7 +12,7 @@ HELP = "metrics of a generator on color photos (PSNR, SSIM, CIEDE2000, AUC, colo
 
 def add_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
-                        help="generator .keras file (default: the newest models/*/generator.keras)")
+                        help="generator .keras file or URL#sha256=<hex> (default: the newest run's, else the shipped one)")
     parser.add_argument("--data", default=None, metavar="DIR",
                         help="folder of color photos (default: <prepared_dir>/val of the model's run)")
     parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
@@ -25,12 +25,14 @@ def add_arguments(parser):
 def run(args):
     from tqdm import tqdm
 
-    from colorgan import evaluate, inference
+    from colorgan import evaluate, inference, shipped
     from colorgan.paths import resolve
 
     try:
-        model_path = resolve(args.model) if args.model else inference.default_model_path()
+        model_path, where = shipped.resolve_model(args.model)
+        model_path = resolve(model_path)
         generator = inference.load_generator(model_path)
+        print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g})", flush=True)
         data_dir = resolve(args.data) if args.data else evaluate.default_data_dir(model_path)
         photo_paths = evaluate.list_photos(data_dir, args.max_images, args.seed)
     except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly

@@ -1,0 +1,37 @@
+"""Calibrate a run's color strength again: the gain on ab that ``colorize`` applies by default.
+
+Training does this after its last epoch; run it again after changing the margins (``-p`` as in
+``colorgan train``) or after choosing another generator.keras. Writes color_strength.json.
+"""
+
+import sys
+
+HELP = "calibrate a run's color strength on its validation photos (color_strength.json)"
+
+
+def add_arguments(parser):
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (models/<run_name>)")
+    parser.add_argument("--margin-db", type=float, default=None, help="PSNR to beat gray by (default: the run's, 0.5)")
+    parser.add_argument("--margin-ciede", type=float, default=None,
+                        help="CIEDE2000 to beat gray by (default: the run's, 0.5)")
+
+
+def run(args):
+    from colorgan import runs, training
+    from colorgan.paths import resolve
+
+    folder = resolve(args.run_dir)
+    if not (folder / runs.GENERATOR_NAME).is_file():
+        print(f"error: no {runs.GENERATOR_NAME} in {folder}", file=sys.stderr)
+        return 2
+    config = {**training.DEFAULTS, **{k: v for k, v in runs.read_config(folder).items() if k in training.DEFAULTS}}
+    if args.margin_db is not None:
+        config["strength_margin_db"] = args.margin_db
+    if args.margin_ciede is not None:
+        config["strength_margin_ciede"] = args.margin_ciede
+    try:
+        training.calibrate(folder, config)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
