@@ -15,6 +15,7 @@ from colorgan import calibration, callbacks, checkpoint, gan, models, objectives
 DEFAULTS = {
     "run_name": "default",
     "prepared_dir": "data/prepared/default",
+    "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
     "models_dir": "models",
     "image_size": 256,
     "base_filters": 64,
@@ -147,7 +148,7 @@ def make_datasets(config):
     from colorgan.data import make_dataset
 
     train = make_dataset(config["prepared_dir"], "train", config["image_size"], config["batch_size"],
-                         cache=config["cache"], seed=config["seed"])
+                         cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"])
     if config["steps_per_epoch"]:
         train = train.repeat()  # an epoch is then steps_per_epoch batches, whatever the split's size
     val = make_dataset(config["prepared_dir"], "val", config["image_size"], config["batch_size"],

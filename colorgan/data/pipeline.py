@@ -155,7 +155,7 @@ def load_center_crop(path, image_size):
 
 
 def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, training=None, cache=False,
-                 shuffle=True, seed=None):
+                 shuffle=True, seed=None, extra_dirs=()):
     """Batches of (L, ab) from one split of a prepared folder.
 
     Args:
@@ -166,6 +166,8 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
         cache: keep the decoded photos in memory after the first epoch.
         shuffle: shuffle the order of photos every epoch (evaluation usually passes False).
         seed: makes shuffling and jitter reproducible; None draws fresh randomness.
+        extra_dirs: more prepared folders whose photos (both splits) join this split, e.g. a second
+            dataset to train on that must not enter the validation split.
     Returns:
         tf.data.Dataset of (L, ab): float32 (B, S, S, 1) and (B, S, S, 2), both in [-1, 1].
         The last batch may be smaller than ``batch_size``.
@@ -175,6 +177,7 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     paths = [str(p) for p in list_images(prepared_dir, split)]
+    paths += [str(p) for folder in extra_dirs for part in ("train", "val") for p in list_images(folder, part)]
     if not paths:
         raise ValueError(f"no images in {prepared_dir}/{split}: prepare a dataset with more photos")
     training = split == "train" if training is None else bool(training)
