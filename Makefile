@@ -17,9 +17,12 @@ OUT ?= build/colorized
 MODEL ?= $(if $(RUN),models/$(RUN)/generator.keras)
 MODEL_ARG = $(if $(MODEL),--model $(MODEL))
 
+# Colour only on a terminal: pipes and logs get plain text.
 .PHONY: help
 help: ## list the targets (this message)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
