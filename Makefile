@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 COLORGAN := $(PY) -m colorgan
 STAMP := $(VENV)/.installed
 
+# VERBOSE=1: TensorFlow's C++ start-up logs too (hidden by default: they are not errors).
+VERBOSE ?=
 # RUN: run folder under models/ (empty = the newest run); IN, OUT: what `make colorize` reads and writes.
 RUN ?=
 IN ?=
@@ -70,7 +72,7 @@ evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation 
 .PHONY: bench
 bench: $(STAMP) ## speed and memory benchmarks, each against its baseline in the same run (build/bench/)
 	@mkdir -p build/bench
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/bench_*.py; do echo "== $$script"; COLORGAN_VERBOSE=$(VERBOSE) $(PY) $$script || exit 1; done
 
 .PHONY: clean
 clean: ## remove build outputs (keeps .venv, data/ and models/)

@@ -4,7 +4,6 @@ Used by ``make train`` / ``make demo`` (through ``colorgan notebooks``) and by t
 so the notebooks run the same way everywhere. Executed copies go to ``build/notebooks/<profile>/``.
 """
 
-import os
 import time
 from pathlib import Path
 
@@ -44,7 +43,6 @@ def run_notebooks(params_file, selection=None, output_dir=None, overrides=None, 
     """
     import papermill
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: keep TensorFlow's C++ log quiet
     params = {**load_params(params_file), **(overrides or {})}
     output_dir = Path(output_dir) if output_dir else BUILD_DIR / "notebooks" / Path(params_file).stem
     output_dir.mkdir(parents=True, exist_ok=True)
