@@ -7,9 +7,12 @@ The executed copies land in build/notebooks/smoke/, where `make test` then runs
 import ast
 
 import nbformat
+import papermill
 import pytest
 
-from colorgan.notebooks import notebook_paths, run_notebooks
+from colorgan import training
+from colorgan.cli import main
+from colorgan.notebooks import known_parameters, load_params, notebook_paths, run_notebooks
 from colorgan.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR
 
 NOTEBOOKS = notebook_paths()
@@ -49,6 +52,44 @@ def test_opens_and_closes_with_markdown(path):
     cells = _read(path).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert cells[-1].cell_type == "markdown" and "next" in cells[-1].source.lower()
+
+
+@pytest.mark.parametrize("profile", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_name_in_the_profiles_is_declared_by_a_notebook_or_known_to_training(profile):
+    assert set(load_params(profile)) <= known_parameters() | set(training.DEFAULTS)
+
+
+@pytest.fixture
+def executions(monkeypatch):
+    """Calls to papermill and to training, recorded instead of run."""
+    calls = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(training, "train",
+                        lambda *args, **kwargs: calls.append(args) or {"run_dir": "x", "epoch": 0, "step": 0})
+    return calls
+
+
+def test_a_typo_in_a_profile_is_refused_with_the_known_names(tmp_path, executions, capsys):
+    profile = tmp_path / "mine.yaml"
+    profile.write_text("seed: 0\nepoch: 5\n")
+    assert main(["notebooks", "--params", str(profile)]) == 2
+    assert main(["train", "--params", str(profile)]) == 2
+    assert executions == []
+    for message in capsys.readouterr().err.splitlines():
+        assert f"unknown parameter epoch (did you mean epochs?) in {profile}; known: " in message
+        assert "run_name" in message and "sources" in message  # the names of every notebook, not one
+
+
+def test_a_typo_in_an_override_is_refused(executions, capsys):
+    assert main(["notebooks", "-p", "epoch=5", "03"]) == 2
+    assert executions == [] and "unknown parameter epoch (did you mean epochs?) in the overrides" in capsys.readouterr().err
+
+
+def test_train_passes_over_the_names_other_notebooks_declare(tmp_path, executions):
+    profile = tmp_path / "mine.yaml"
+    profile.write_text("sources: [photos]\nmax_images: 3\nepochs: 2\n")  # 01's and 05's names, and training's
+    assert main(["train", "--params", str(profile)]) == 0
+    assert executions == [({"epochs": 2},)]
 
 
 @pytest.mark.slow
