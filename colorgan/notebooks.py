@@ -67,12 +67,18 @@ def load_params(params_file):
     return params
 
 
-def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=None, log_output=False):
+# A kernel is a process of its own: keep its start-up warnings and TensorFlow's C++ logs quiet there too.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL",
+                "--IPKernelApp.exec_lines=from colorgan import quiet; quiet.quiet_tensorflow()"]
+
+
+def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=None, log_output=False, quiet=True):
     """Execute notebooks in order with papermill; return the executed copies' paths.
 
     ``params_file=None`` runs them with their own defaults (and ``overrides``), as by hand in Jupyter.
-    Stops at the first notebook that fails (papermill raises PapermillExecutionError naming
-    the cell), so a later stage never runs on a broken earlier one.
+    Each notebook gets the names it declares. Stops at the first notebook that fails (papermill raises
+    PapermillExecutionError naming the cell), so a later stage never runs on a broken earlier one.
+    ``quiet=False`` lets the kernels print TensorFlow's start-up logs (``colorgan --verbose``).
 
     Raises:
         ValueError: for a name in the profile or ``overrides`` that no notebook declares.
@@ -91,8 +97,11 @@ def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=N
         start = time.perf_counter()
         print(f"[colorgan] running {path.name} with {params_file or 'its own parameters'}", flush=True)
         out = output_dir / path.name
-        papermill.execute_notebook(str(path), str(out), parameters=params, cwd=str(NOTEBOOKS_DIR),
-                                   kernel_name="python3", log_output=log_output, progress_bar=False)
+        declared = declared_parameters(path)
+        papermill.execute_notebook(str(path), str(out), cwd=str(NOTEBOOKS_DIR), kernel_name="python3",
+                                   parameters={name: value for name, value in params.items() if name in declared},
+                                   log_output=log_output, progress_bar=False,
+                                   extra_arguments=QUIET_KERNEL if quiet else [])
         print(f"[colorgan] {path.name} done in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
         executed.append(out)
     return executed

@@ -21,6 +21,7 @@ def add_arguments(parser):
 def run(args):
     import yaml
 
+    from colorgan import quiet
     from colorgan.notebooks import run_notebooks
 
     overrides = {}
@@ -30,7 +31,8 @@ def run(args):
             raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")
         overrides[name] = yaml.safe_load(value)
     try:
-        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True)
+        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True,
+                      quiet=not (args.verbose or quiet.verbose_requested()))
     except ValueError as error:  # a missing or malformed profile, an unknown name or notebook
         print(f"colorgan notebooks: {error}", file=sys.stderr)
         return 2
