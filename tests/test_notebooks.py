@@ -12,7 +12,7 @@ import pytest
 
 from colorgan import training
 from colorgan.cli import main
-from colorgan.notebooks import known_parameters, load_params, notebook_paths, run_notebooks
+from colorgan.notebooks import declared_parameters, known_parameters, load_params, notebook_paths, run_notebooks
 from colorgan.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR
 
 NOTEBOOKS = notebook_paths()
@@ -52,6 +52,17 @@ def test_opens_and_closes_with_markdown(path):
     cells = _read(path).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert cells[-1].cell_type == "markdown" and "next" in cells[-1].source.lower()
+
+
+def test_a_name_has_the_same_default_in_every_notebook_that_declares_it():
+    """Opened by hand one after the other, the notebooks chain: 03 trains the run that 04 and 05 open."""
+    defaults = {}
+    for path in NOTEBOOKS:
+        for name, value in declared_parameters(path).items():
+            defaults.setdefault(name, {})[path.name] = value
+    differing = {name: values for name, values in defaults.items() if len({repr(v) for v in values.values()}) > 1}
+    assert differing == {}
+    assert {"run_name", "prepared_dir", "models_dir", "image_size"} <= {n for n, v in defaults.items() if len(v) > 1}
 
 
 @pytest.mark.parametrize("profile", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda p: p.name)
@@ -103,3 +114,22 @@ def test_all_notebooks_run_in_order_with_smoke_parameters():
         assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
         assert notebook.metadata["papermill"]["parameters"]["seed"] == 0
     assert NOTEBOOKS_DIR.is_dir()
+
+
+@pytest.mark.slow
+def test_all_notebooks_run_in_order_with_their_own_defaults(tmp_path):
+    """01 -> 05 as a user runs them in Jupyter (no profile) on the built-in photos: ~1 minute on a 2-core CPU.
+
+    Only the two folders move out of the project, so the test never touches your data/ and models/.
+    """
+    folders = {"prepared_dir": str(tmp_path / "prepared"), "models_dir": str(tmp_path / "models")}
+    executed = run_notebooks(None, output_dir=BUILD_DIR / "notebooks" / "defaults", overrides=folders)
+    assert [path.name for path in executed] == [path.name for path in NOTEBOOKS]
+    for path in executed:
+        outputs = [o for c in _read(path).cells if c.cell_type == "code" for o in c.outputs]
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+        stderr = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
+        assert "I0000" not in stderr and "cuInit" not in stderr, f"{path.name}: {stderr[:300]}"  # quiet kernels
+    assert (tmp_path / "models" / "default" / "generator.keras").is_file()
+    assert (tmp_path / "models" / "default" / "metrics.json").is_file()  # 05 evaluated the run 03 trained
