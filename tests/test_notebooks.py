@@ -5,6 +5,10 @@ The executed copies land in build/notebooks/smoke/, where `make test` then runs
 """
 
 import ast
+import os
+import subprocess
+import sys
+import types
 
 import nbformat
 import papermill
@@ -13,7 +17,7 @@ import pytest
 from colorgan import training
 from colorgan.cli import main
 from colorgan.notebooks import declared_parameters, known_parameters, load_params, notebook_paths, run_notebooks
-from colorgan.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR
+from colorgan.paths import BUILD_DIR, COLAB_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPOSITORY
 
 NOTEBOOKS = notebook_paths()
 
@@ -52,6 +56,42 @@ def test_opens_and_closes_with_markdown(path):
     cells = _read(path).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert cells[-1].cell_type == "markdown" and "next" in cells[-1].source.lower()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_in_colab_from_its_title_and_installs_colorgan_in_its_first_code_cell(path):
+    cells = _read(path).cells
+    github = REPOSITORY.removeprefix("https://github.com/")
+    assert f"(https://colab.research.google.com/github/{github}/blob/main/notebooks/{path.name})" in cells[0].source
+    assert cells[1].cell_type == "code" and REPOSITORY in cells[1].source
+    assert cells[1].source == _read(NOTEBOOKS[0]).cells[1].source  # one install cell, the same everywhere
+
+
+def _run_install_cell(monkeypatch, in_colab):
+    """Execute the install cell with every side effect recorded instead of done."""
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append(command))
+    monkeypatch.setattr(os, "chdir", lambda folder: calls.append(["cd", folder]))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    before = list(sys.path)
+    exec(compile(_read(NOTEBOOKS[0]).cells[1].source, "install cell", "exec"), {})
+    return calls, sys.path != before
+
+
+def test_the_install_cell_does_nothing_outside_colab(monkeypatch):
+    assert _run_install_cell(monkeypatch, in_colab=False) == ([], False)
+
+
+def test_in_colab_the_install_cell_clones_the_project_and_installs_it_editable(monkeypatch):
+    calls, path_changed = _run_install_cell(monkeypatch, in_colab=True)
+    clone = [] if os.path.isdir(COLAB_DIR) else [["git", "clone", "--depth=1", REPOSITORY, COLAB_DIR]]
+    assert calls == [*clone, [sys.executable, "-m", "pip", "install", "--quiet", "-e", COLAB_DIR],
+                     ["cd", f"{COLAB_DIR}/notebooks"]]
+    assert path_changed  # this kernel imports colorgan without a restart
 
 
 def test_a_name_has_the_same_default_in_every_notebook_that_declares_it():
