@@ -106,8 +106,9 @@ def test_a_name_has_the_same_default_in_every_notebook_that_declares_it():
 
 
 @pytest.mark.parametrize("profile", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda p: p.name)
-def test_every_name_in_the_profiles_is_declared_by_a_notebook_or_known_to_training(profile):
-    assert set(load_params(profile)) <= known_parameters() | set(training.DEFAULTS)
+def test_every_name_in_the_profiles_is_declared_by_a_notebook(profile):
+    """The Makefile runs every profile here through the notebooks, where an undeclared name would be refused."""
+    assert set(load_params(profile)) - known_parameters() == set()
 
 
 @pytest.fixture
