@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 COLORGAN := $(PY) -m colorgan
 STAMP := $(VENV)/.installed
 
+# VERBOSE=1: TensorFlow's C++ start-up logs too (hidden by default: they are not errors).
+VERBOSE ?=
 # RUN: run folder under models/ (empty = the newest run); IN, OUT: what `make colorize` reads and writes.
 RUN ?=
 IN ?=
@@ -17,9 +19,12 @@ OUT ?= build/colorized
 MODEL ?= $(if $(RUN),models/$(RUN)/generator.keras)
 MODEL_ARG = $(if $(MODEL),--model $(MODEL))
 
+# Colour only on a terminal: pipes and logs get plain text.
 .PHONY: help
 help: ## list the targets (this message)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,7 +99,7 @@ evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation 
 .PHONY: bench
 bench: $(STAMP) ## speed and memory benchmarks, each against its baseline in the same run (build/bench/)
 	@mkdir -p build/bench
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/bench_*.py; do echo "== $$script"; COLORGAN_VERBOSE=$(VERBOSE) $(PY) $$script || exit 1; done
 
 .PHONY: clean
 clean: ## remove build outputs (keeps .venv, data/ and models/)

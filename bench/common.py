@@ -2,6 +2,8 @@
 
 Every benchmark compares the project's way against a baseline in the same run, on the same
 machine, so the ratio means something even on a noisy 2-core box. Results go to build/bench/.
+Import it before TensorFlow: it keeps TensorFlow's C++ start-up logs quiet, as the ``colorgan``
+commands do (``make bench VERBOSE=1`` shows them).
 """
 
 import json
@@ -11,7 +13,11 @@ import statistics
 import time
 from pathlib import Path
 
+from colorgan import quiet
 from colorgan.paths import BUILD_DIR
+
+if not quiet.verbose_requested():
+    quiet.quiet_tensorflow()  # also in the spawned measuring processes, which import this module again
 
 RESULTS_DIR = BUILD_DIR / "bench"
 

@@ -2,8 +2,8 @@
 
 The package is thin: ``color`` (the Lab convention), ``images`` (reading any photo),
 ``data`` (preparation and the tf.data pipeline), ``models`` (U-Net and PatchGAN),
-``gan`` (the Pix2Pix keras.Model), ``inference`` and ``metrics``. Heavy modules are
-imported on first use so ``import colorgan`` and ``colorgan --help`` stay fast.
+``gan`` (the Pix2Pix keras.Model), ``inference``, ``batch`` (folders of photos) and ``metrics``.
+Heavy modules are imported on first use so ``import colorgan`` and ``colorgan --help`` stay fast.
 """
 
 import importlib
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_generator": "colorgan.inference",
     "colorize": "colorgan.inference",
+    "colorize_files": "colorgan.batch",
 }
 
 

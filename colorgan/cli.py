@@ -2,6 +2,7 @@
 
 A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``,
 and keeps heavy imports (TensorFlow) inside ``run`` so ``colorgan --help`` answers at once.
+Commands are quiet: TensorFlow's C++ start-up logs show only with ``--verbose`` (see ``colorgan.quiet``).
 """
 
 import argparse
@@ -10,6 +11,7 @@ import pkgutil
 import sys
 
 import colorgan.commands
+from colorgan import quiet
 
 
 def _command_modules():
@@ -18,12 +20,19 @@ def _command_modules():
             yield info.name, importlib.import_module(f"colorgan.commands.{info.name}")
 
 
+def _verbose_option(parser, default):
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="show TensorFlow's start-up logs (hidden by default: they are not errors)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="colorgan", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"colorgan {colorgan.__version__}")
+    _verbose_option(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in _command_modules():
         sub = subparsers.add_parser(name, help=module.HELP, description=module.__doc__)
+        _verbose_option(sub, default=argparse.SUPPRESS)  # before or after the command name
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -35,8 +44,12 @@ def main(argv=None):
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    verbose = args.verbose or quiet.verbose_requested()
+    undo_quiet = (lambda: None) if verbose else quiet.quiet_tensorflow()
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        undo_quiet()

@@ -1,8 +1,9 @@
 """Reading real-world image files into clean 8-bit RGB arrays, with a reason when that fails.
 
 Photos arrive in every mode a camera, scanner or editor writes: EXIF-rotated JPEGs, palette
-GIFs, RGBA PNGs, CMYK scans, 16-bit TIFFs, grayscale. Dataset preparation and colorization
-both read through ``read_rgb`` so they agree on what a file looks like.
+GIFs, RGBA PNGs, CMYK scans, 16-bit TIFFs, grayscale, phones' HEIC. Dataset preparation and
+colorization both read through ``read_rgb`` so they agree on what a file looks like, and both
+name every file they leave alone with the reason (``skip_reason``).
 """
 
 import io
@@ -12,9 +13,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+try:  # phones store photos as HEIC/HEIF: Pillow reads them through the pillow-heif plugin
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # a dependency of colorgan; without it such photos are named with what to install
+    pillow_heif = None
+
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif"}
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif", ".avif"}
+    | HEIF_EXTENSIONS
 )
+NEEDS_HEIF_PLUGIN = "needs pillow-heif: a HEIC/HEIF photo; install the plugin (pip install pillow-heif) to read it"
+# HEIF files start with an ISO box "ftyp" and one of these brands (ISO/IEC 23008-12).
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
 # Refuse decompression bombs: 100 megapixels is far above any camera photo we colorize
 # (a 12 MP phone photo is 12e6) but far below what would exhaust memory.
 MAX_PIXELS = 100_000_000
@@ -34,9 +47,45 @@ def is_image_file(path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def skip_reason(path):
+    """Why a file found in a folder is not read as a photo, or None when it is (by its name).
+
+    Reasons start with a short category ("hidden file", "unsupported file type") that summaries count.
+    """
+    path = Path(path)
+    if path.name.startswith("."):
+        return "hidden file: system metadata (.DS_Store, ._ resource forks), not a photo"
+    if not is_image_file(path):
+        kind = f"{path.suffix.lower()} files" if path.suffix else "files without an extension"
+        return f"unsupported file type: colorgan does not read {kind}"
+    return None
+
+
+def find_files(folder):
+    """(photos, others) under ``folder`` (recursive), each sorted: what colorgan reads, what it leaves and why.
+
+    ``others`` is a list of (path, reason), the reason from ``skip_reason``.
+    """
+    files = sorted(path for path in Path(folder).rglob("*") if path.is_file())
+    reasons = [skip_reason(path) for path in files]
+    return ([path for path, reason in zip(files, reasons, strict=True) if reason is None],
+            [(path, reason) for path, reason in zip(files, reasons, strict=True) if reason is not None])
+
+
 def find_images(folder):
-    """Image files under ``folder`` (recursive), sorted, by extension (see ``IMAGE_EXTENSIONS``)."""
-    return sorted(path for path in Path(folder).rglob("*") if path.is_file() and is_image_file(path))
+    """The photos under ``folder`` (recursive), sorted: image extensions, no hidden files (see ``find_files``)."""
+    return find_files(folder)[0]
+
+
+def _looks_like_heif(source):
+    """True if a file (path or file object) starts like a HEIF container, whatever its name."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as file:
+            header = file.read(12)
+    else:
+        source.seek(0)
+        header = source.read(12)
+    return header[4:8] == b"ftyp" and header[8:12] in _HEIF_BRANDS
 
 
 def _composite_on_white(image):
@@ -106,6 +155,8 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(name, f"too large (decompression bomb): {error}") from None
     except Image.UnidentifiedImageError:
+        if pillow_heif is None and _looks_like_heif(source):
+            raise ImageError(name, NEEDS_HEIF_PLUGIN) from None
         raise ImageError(name, "not an image (unrecognized format)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(name, f"corrupt or truncated image: {error}") from None

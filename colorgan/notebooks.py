@@ -2,9 +2,13 @@
 
 Used by ``make train`` / ``make demo`` (through ``colorgan notebooks``) and by the test harness,
 so the notebooks run the same way everywhere. Executed copies go to ``build/notebooks/<profile>/``.
+A profile is one flat mapping shared by all notebooks, so the names it may hold are the ones some
+notebook declares in its ``parameters`` cell; any other name is a typo and is refused.
 """
 
-import os
+import ast
+import difflib
+import json
 import time
 from pathlib import Path
 
@@ -25,6 +29,33 @@ def notebook_paths(selection=None):
     return paths
 
 
+def declared_parameters(path):
+    """{name: default value} of a notebook's one cell tagged ``parameters`` (literals, as papermill needs)."""
+    cells = [cell for cell in json.loads(Path(path).read_text())["cells"]
+             if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{Path(path).name} has {len(cells)} cells tagged 'parameters', expected exactly 1")
+    source = "".join(cells[0]["source"])
+    return {target.id: ast.literal_eval(statement.value)
+            for statement in ast.parse(source).body if isinstance(statement, ast.Assign)
+            for target in statement.targets}
+
+
+def known_parameters():
+    """Every name some notebook declares: what a parameter profile may hold."""
+    return set().union(*(declared_parameters(path) for path in notebook_paths()))
+
+
+def check_parameters(params, known, where):
+    """Raise ValueError naming each of ``params`` that is not in ``known`` (a close known name as a hint)."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        named = [name + "".join(f" (did you mean {match}?)" for match in difflib.get_close_matches(name, known, 1))
+                 for name in unknown]
+        raise ValueError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(named)} in {where}; "
+                         f"known: {', '.join(sorted(known))}")
+
+
 def load_params(params_file):
     """A papermill parameter profile (flat YAML mapping shared by all notebooks)."""
     params_file = resolve(params_file)
@@ -36,25 +67,41 @@ def load_params(params_file):
     return params
 
 
-def run_notebooks(params_file, selection=None, output_dir=None, overrides=None, log_output=False):
+# A kernel is a process of its own: keep its start-up warnings and TensorFlow's C++ logs quiet there too.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL",
+                "--IPKernelApp.exec_lines=from colorgan import quiet; quiet.quiet_tensorflow()"]
+
+
+def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=None, log_output=False, quiet=True):
     """Execute notebooks in order with papermill; return the executed copies' paths.
 
-    Stops at the first notebook that fails (papermill raises PapermillExecutionError naming
-    the cell), so a later stage never runs on a broken earlier one.
+    ``params_file=None`` runs them with their own defaults (and ``overrides``), as by hand in Jupyter.
+    Each notebook gets the names it declares. Stops at the first notebook that fails (papermill raises
+    PapermillExecutionError naming the cell), so a later stage never runs on a broken earlier one.
+    ``quiet=False`` lets the kernels print TensorFlow's start-up logs (``colorgan --verbose``).
+
+    Raises:
+        ValueError: for a name in the profile or ``overrides`` that no notebook declares.
     """
     import papermill
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: keep TensorFlow's C++ log quiet
-    params = {**load_params(params_file), **(overrides or {})}
-    output_dir = Path(output_dir) if output_dir else BUILD_DIR / "notebooks" / Path(params_file).stem
+    profile, overrides, known = load_params(params_file) if params_file else {}, overrides or {}, known_parameters()
+    check_parameters(profile, known, where=str(params_file))
+    check_parameters(overrides, known, where="the overrides")
+    params = {**profile, **overrides}
+    output_dir = Path(output_dir) if output_dir else \
+        BUILD_DIR / "notebooks" / (Path(params_file).stem if params_file else "defaults")
     output_dir.mkdir(parents=True, exist_ok=True)
     executed = []
     for path in notebook_paths(selection):
         start = time.perf_counter()
-        print(f"[colorgan] running {path.name} with {params_file}", flush=True)
+        print(f"[colorgan] running {path.name} with {params_file or 'its own parameters'}", flush=True)
         out = output_dir / path.name
-        papermill.execute_notebook(str(path), str(out), parameters=params, cwd=str(NOTEBOOKS_DIR),
-                                   kernel_name="python3", log_output=log_output, progress_bar=False)
+        declared = declared_parameters(path)
+        papermill.execute_notebook(str(path), str(out), cwd=str(NOTEBOOKS_DIR), kernel_name="python3",
+                                   parameters={name: value for name, value in params.items() if name in declared},
+                                   log_output=log_output, progress_bar=False,
+                                   extra_arguments=QUIET_KERNEL if quiet else [])
         print(f"[colorgan] {path.name} done in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
         executed.append(out)
     return executed

@@ -11,6 +11,9 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 PARAMS_DIR = PROJECT_ROOT / "params"
 # Real photos for development and CI live beside the project, never inside it.
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+# The project on GitHub: each notebook's "Open in Colab" link, and the Colab install cell's clone.
+REPOSITORY = "https://github.com/colorgan/colorgan"
+COLAB_DIR = "/content/colorgan"  # where that cell puts the project inside Colab
 
 
 def resolve(path) -> Path:

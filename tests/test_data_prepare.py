@@ -60,14 +60,15 @@ def test_bad_files_are_skipped_with_their_reason(tmp_path, sample_photos):
         0, 255, 3000, dtype=np.uint8)))
     _save(sample_photos["coffee"][:10, :12], folder / "tiny.png")
     Image.new("1", (10_001, 10_000)).save(folder / "bomb.png")  # 100 MP: above the pixel limit
-    (folder / "readme.txt").write_text("not an image extension: not counted")
+    (folder / "readme.txt").write_text("not an image extension: named and counted, never opened")
 
     summary = _run([folder], tmp_path / "out")
 
-    assert summary["found"] == 7 and summary["kept"] == 1
+    assert summary["found"] == 8 and summary["kept"] == 1
     assert summary["dropped"] == {"corrupt or truncated": 2, "empty file": 1, "not an image": 1, "too large": 1,
-                                  "too small": 1}
+                                  "too small": 1, "unsupported file type": 1}
     reasons = {Path(r["source"]).name: r.get("reason", "") for r in _manifest(tmp_path / "out")}
+    assert reasons["readme.txt"] == "unsupported file type: colorgan does not read .txt files"
     assert reasons["tiny.png"].startswith("too small") and "12x10" in reasons["tiny.png"]
     assert reasons["bomb.png"].startswith("too large")
     assert len(list_images(tmp_path / "out", "train") + list_images(tmp_path / "out", "val")) == 1
@@ -155,7 +156,8 @@ def test_paired_gray_color_layout_reads_only_the_color_side(tmp_path, sample_pho
         _save(photo, root / "Color" / f"{i}.jpg")
         _save(_gray(photo), root / "Gray" / f"{i}.jpg")
     summary = _run([root], tmp_path / "out")
-    assert summary["found"] == 3 and summary["kept"] == 3 and summary["dropped"] == {}
+    assert summary["found"] == 6 and summary["kept"] == 3 and summary["dropped"] == {"gray twin": 3}
+    assert {Path(r["source"]).parent.name for r in _manifest(tmp_path / "out") if r["status"] == "kept"} == {"Color"}
 
 
 @pytest.mark.parametrize("color_side", ["y", "x"])
@@ -163,12 +165,12 @@ def test_train_x_train_y_layout_uses_the_color_side(tmp_path, sample_photos, col
     root = tmp_path / "dataset"
     gray_side = "x" if color_side == "y" else "y"
     for split in ("train", "test"):
-        for i, photo in enumerate(_crops(sample_photos, 2, seed=hash(split) % 100)):
+        for i, photo in enumerate(_crops(sample_photos, 2, seed={"train": 1, "test": 2}[split])):
             _save(photo, root / f"{split}_{color_side}" / f"{i}.png")
             _save(_gray(photo), root / f"{split}_{gray_side}" / f"{i}.png")
     summary = _run([root], tmp_path / "out")
-    assert summary["found"] == 4 and summary["dropped"] == {}
-    assert all(f"_{color_side}/" in r["source"] for r in _manifest(tmp_path / "out"))
+    assert summary["found"] == 8 and summary["kept"] == 4 and summary["dropped"] == {"gray twin": 4}
+    assert all(f"_{color_side}/" in r["source"] for r in _manifest(tmp_path / "out") if r["status"] == "kept")
 
 
 def test_zip_with_class_folders_and_pairs(tmp_path, sample_photos):
@@ -183,7 +185,7 @@ def test_zip_with_class_folders_and_pairs(tmp_path, sample_photos):
             zf.writestr(f"pairs/Gray/{i}.jpg", _jpeg_bytes(_gray(photo)))
         zf.writestr("__MACOSX/cifar10/._0.jpg", b"resource fork")
     summary = _run([archive], tmp_path / "out")
-    assert summary["found"] == 6 and summary["kept"] == 6
+    assert summary["found"] == 9 and summary["kept"] == 6 and summary["dropped"] == {"gray twin": 2, "hidden file": 1}
     assert all(r["source"].startswith(f"{archive}!") for r in _manifest(tmp_path / "out"))
 
 
@@ -194,8 +196,8 @@ def test_zip_with_x_y_pairs_peeks_which_side_has_color(tmp_path, sample_photos):
             zf.writestr(f"data/train_x/{i}.jpg", _jpeg_bytes(photo))  # color on the x side this time
             zf.writestr(f"data/train_y/{i}.jpg", _jpeg_bytes(_gray(photo)))
     summary = _run([archive], tmp_path / "out")
-    assert summary["found"] == summary["kept"] == 3
-    assert all("/train_x/" in r["source"] for r in _manifest(tmp_path / "out"))
+    assert summary["found"] == 6 and summary["kept"] == 3 and summary["dropped"] == {"gray twin": 3}
+    assert all("/train_x/" in r["source"] for r in _manifest(tmp_path / "out") if r["status"] == "kept")
 
 
 def _jpeg_bytes(array):
@@ -298,7 +300,8 @@ def test_cli_prints_summary_and_fails_only_without_usable_photos(tmp_path, sampl
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 nope")
     assert main(["prepare", str(folder), "--out", str(tmp_path / "out"), "--size", "32", "--workers", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "found 2 images: kept 1" in printed and "not an image: 1" in printed
+    assert "found 2 files: kept 1" in printed and "not an image: 1" in printed
+    assert f"{folder / 'broken.jpg'}: not an image (unrecognized format)" in printed  # each dropped file named
 
     (folder / "cat.jpg").unlink()
     assert main(["prepare", str(folder), "--out", str(tmp_path / "out2"), "--size", "32"]) == 1
@@ -346,3 +349,36 @@ def test_real_photo_folder(tmp_path, shared_datasets):
     again = prepare([photos], out, size=64, progress=False)
     assert again["processed"] == 0 and again["kept"] == summary["kept"] and again["val"] == summary["val"]
     assert (out / "manifest.jsonl").read_bytes() == manifest
+
+
+def test_phone_photos_are_read_and_every_other_file_is_named_and_counted(tmp_path, sample_photos, capsys):
+    folder = tmp_path / "phone"
+    crops = _crops(sample_photos, 3)
+    _save(crops[0], folder / "IMG_0001.heic")
+    _save(crops[1], folder / "a.png")
+    _save(crops[2], folder / "b.png")
+    (folder / "IMG_0001.aae").write_text("<plist>edits of IMG_0001</plist>")  # an iPhone's sidecar file
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    out = tmp_path / "out"
+    assert main(["prepare", str(folder), "--out", str(out), "--size", "32", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "found 5 files: kept 3" in printed
+    assert "dropped, hidden file: 1" in printed and "dropped, unsupported file type: 1" in printed
+    assert f"{folder / 'IMG_0001.aae'}: unsupported file type: colorgan does not read .aae files" in printed
+    assert f"{folder / '.DS_Store'}: hidden file" in printed
+    summary = _run([folder], out)
+    assert summary["processed"] == 0 and summary["reused"] == 3 and summary["found"] == 5
+
+
+def test_a_heic_dropped_for_want_of_the_plugin_is_read_once_it_is_there(tmp_path, sample_photos, monkeypatch):
+    from colorgan import images
+
+    folder = tmp_path / "phone"
+    _save(_crops(sample_photos, 1)[0], folder / "IMG_0001.heic")
+    with monkeypatch.context() as without_plugin:
+        without_plugin.setattr(images, "pillow_heif", None)
+        without_plugin.setattr(Image, "ID", [name for name in Image.ID if name != "HEIF"])
+        assert _run([folder], tmp_path / "out")["dropped"] == {"needs pillow-heif": 1}
+    reason = _manifest(tmp_path / "out")[0]["reason"]
+    assert "pip install pillow-heif" in reason
+    assert _run([folder], tmp_path / "out")["kept"] == 1  # same file, plugin installed: looked at again

@@ -103,3 +103,35 @@ def test_big_jpeg_decodes_at_reduced_scale_but_never_below_the_asked_short_side(
     png = io.BytesIO()
     photo.save(png, "PNG")
     assert read_rgb(png.getvalue(), short_side_at_least=256).shape == (1800, 2400, 3)  # only JPEG scales
+
+
+def test_phone_photos_in_heic_read_like_any_other(tmp_path, photo):
+    """iPhones save HEIC by default: read through the pillow-heif plugin, a colorgan dependency."""
+    path = _save(Image.fromarray(photo), tmp_path / "IMG_0001.heic", quality=95)
+    rgb = read_rgb(path)
+    assert rgb.shape == (60, 80, 3) and np.abs(rgb.astype(int) - photo).mean() < 6  # lossy HEVC
+    assert read_rgb(path.read_bytes()).shape == (60, 80, 3)  # as preparation reads it: bytes, no name
+
+
+def test_heic_without_the_plugin_says_what_to_install(tmp_path, photo, monkeypatch):
+    from colorgan import images
+
+    path = _save(Image.fromarray(photo), tmp_path / "IMG_0001.heic")
+    monkeypatch.setattr(images, "pillow_heif", None)  # as where pillow-heif is not installed
+    monkeypatch.setattr(Image, "ID", [name for name in Image.ID if name != "HEIF"])
+    with pytest.raises(ImageError, match=r"IMG_0001\.heic: needs pillow-heif.*pip install pillow-heif"):
+        read_rgb(path)
+
+
+def test_find_files_names_what_it_leaves_and_why(tmp_path, photo):
+    from colorgan.images import find_files, find_images
+
+    for name in ("a.png", "trip/IMG_0001.heic", "notes.txt", "trip/.DS_Store", "trip/._b.jpg", "README"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        _save(Image.fromarray(photo), tmp_path / name, format="PNG")
+    photos, others = find_files(tmp_path)
+    assert photos == find_images(tmp_path) == [tmp_path / "a.png", tmp_path / "trip" / "IMG_0001.heic"]
+    reasons = {path.name: reason for path, reason in others}
+    assert reasons.keys() == {"notes.txt", ".DS_Store", "._b.jpg", "README"}
+    assert reasons["notes.txt"] == "unsupported file type: colorgan does not read .txt files"
+    assert reasons["._b.jpg"].startswith("hidden file") and reasons["README"].startswith("unsupported file type")

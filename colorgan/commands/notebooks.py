@@ -1,14 +1,18 @@
 """Run the numbered notebooks headless with papermill, in order, with a parameter profile.
 
 Example: ``colorgan notebooks --params params/train.yaml 01 02 03`` (what ``make train`` runs).
+Without ``--params`` the notebooks run with their own defaults, as opened by hand in Jupyter.
+A name that no notebook declares (a typo such as ``epoch``) is refused with the list of known ones.
 """
+
+import sys
 
 HELP = "run notebooks headless with papermill and a params/<profile>.yaml"
 
 
 def add_arguments(parser):
     parser.add_argument("notebooks", nargs="*", help="numbers or names to run (default: all, in order)")
-    parser.add_argument("--params", required=True, help="parameter profile, e.g. params/demo.yaml")
+    parser.add_argument("--params", help="parameter profile, e.g. params/demo.yaml (default: the notebooks' own)")
     parser.add_argument("-p", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one parameter (YAML value), e.g. -p epochs=5")
     parser.add_argument("--output-dir", help="where executed copies go (default: build/notebooks/<profile>)")
@@ -17,6 +21,7 @@ def add_arguments(parser):
 def run(args):
     import yaml
 
+    from colorgan import quiet
     from colorgan.notebooks import run_notebooks
 
     overrides = {}
@@ -25,5 +30,10 @@ def run(args):
         if not sep:
             raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")
         overrides[name] = yaml.safe_load(value)
-    run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True)
+    try:
+        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True,
+                      quiet=not (args.verbose or quiet.verbose_requested()))
+    except ValueError as error:  # a missing or malformed profile, an unknown name or notebook
+        print(f"colorgan notebooks: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -1,6 +1,7 @@
 """Prepare a training set from folders, .zip archives or URLs of color photos (default: scikit-image's).
 
-Gray photos, duplicates and unreadable files are dropped with a reason; the rest is resized
+Gray photos, duplicates, unreadable files and files that are not photos are dropped, each named
+with its reason (here, and all of them in manifest.jsonl); the rest is resized
 (short side = --size) and split into train/ and val/ by a hash of each photo's content.
 Re-running only processes files that changed. Exits non-zero only when no usable photo is found.
 URLs may carry a checksum: https://host/photos.zip#sha256=<64 hex digits>.
@@ -24,7 +25,7 @@ def add_arguments(parser):
 def run(args):
     import sys
 
-    from colorgan.data.preparation import format_summary, prepare
+    from colorgan.data.preparation import format_dropped, format_summary, prepare
     from colorgan.paths import resolve
 
     try:
@@ -34,6 +35,8 @@ def run(args):
         print(f"colorgan prepare: {error}", file=sys.stderr)
         return 2
     print(format_summary(summary))
+    if summary["dropped"]:
+        print("not kept:\n" + format_dropped(args.out))
     print(f"-> {resolve(args.out)} (summary.json, manifest.jsonl)")
     if summary["kept"] == 0:
         print("no usable color photo found: nothing to train on", file=sys.stderr)

@@ -1,8 +1,8 @@
 """Train (or resume) a pix2pix colorizer run: the same code as notebook 03, from the command line.
 
 Parameters come from a profile (``--params params/train.yaml``), then ``-p name=value`` overrides
-(values parsed as YAML: ``-p epochs=5 -p xla=true``). Starting a run whose folder holds a checkpoint
-resumes it. The prepared folder must exist (``colorgan prepare`` or notebook 01).
+(values parsed as YAML: ``-p epochs=5 -p xla=true``); a name neither training nor any notebook knows is
+refused with the list of known ones. Starting a run whose folder holds a checkpoint resumes it. The prepared folder must exist (``colorgan prepare`` or notebook 01).
 Example: ``colorgan train --params params/train.yaml --run-name photos256``.
 """
 
@@ -18,14 +18,18 @@ def add_arguments(parser):
 
 
 def parameters(args):
-    """Profile, then --prepared-dir/--run-name, then -p overrides; only the names training knows."""
+    """Profile, then --prepared-dir/--run-name, then -p overrides; only the names training knows.
+
+    Profiles serve all notebooks: a name some notebook declares is passed over, any other is refused.
+    """
     import yaml
 
-    from colorgan.notebooks import load_params
+    from colorgan.notebooks import check_parameters, known_parameters, load_params
     from colorgan.training import DEFAULTS
 
     params = load_params(args.params) if args.params else {}
-    params = {name: value for name, value in params.items() if name in DEFAULTS}  # profiles serve all notebooks
+    check_parameters(params, known_parameters() | set(DEFAULTS), where=args.params)
+    params = {name: value for name, value in params.items() if name in DEFAULTS}
     if args.prepared_dir:
         params["prepared_dir"] = args.prepared_dir
     if args.run_name:
@@ -39,6 +43,8 @@ def parameters(args):
 
 
 def run(args):
+    import sys
+
     from colorgan import training
 
     try:
@@ -46,5 +52,8 @@ def run(args):
     except training.TrainingDiverged as error:
         print(f"error: {error}")
         return 1
+    except ValueError as error:  # an unknown or invalid parameter, a missing prepared folder
+        print(f"colorgan train: {error}", file=sys.stderr)
+        return 2
     print(f"[colorgan] {outcome['run_dir']}: epoch {outcome['epoch']}, step {outcome['step']}")
     return 0

@@ -17,13 +17,16 @@ from tqdm.auto import tqdm
 
 from colorgan.data import process
 from colorgan.data.download import is_url
-from colorgan.data.layout import MANIFEST_NAME, SPLITS, SUMMARY_NAME
+from colorgan.data.layout import MANIFEST_NAME, SPLITS, SUMMARY_NAME, read_manifest
 from colorgan.data.sources import find_images, read_item
+from colorgan.images import NEEDS_HEIF_PLUGIN
 from colorgan.paths import resolve
 
 _OUTPUT_NAME = re.compile(r"\.?[0-9a-f]{24}\.jpg(\.\d+\.tmp)?")  # process.output_name, and its temp files
 _CHUNK = 8  # photos per task sent to a worker: amortizes the inter-process round trip
 _INLINE_BELOW = 24  # fewer photos than this are processed in this process (starting workers costs ~1 s)
+# Drops that depend on this installation or on the rules, not on the file: looked at again on every run.
+_RETRY = frozenset({process.reason_category(NEEDS_HEIF_PLUGIN), "unsupported file type", "hidden file", "gray twin"})
 
 
 def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05, seed=0, workers=None,
@@ -51,13 +54,18 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     settings = {"size": int(size), "val_fraction": float(val_fraction), "seed": int(seed), "min_size": int(min_size)}
 
     previous = _previous_records(out, settings)
-    items, records, todo = [], [], []  # one item and record per file in source order; todo: what changed
+    items, records, todo, reused = [], [], [], 0  # one item and record per file in source order; todo: what changed
     for item in find_images(source_names, cache_dir=cache_dir):
+        items.append(item)
+        if item.skip:  # not a photo colorgan reads: recorded with the reason, never opened
+            records.append({"source": item.origin, "signature": item.signature, "status": "dropped",
+                            "reason": item.skip, "category": process.reason_category(item.skip)})
+            continue
         old = previous.get(item.origin)
         reusable = old is not None and old["signature"] == item.signature and (
-            old["status"] == "dropped" or (out / old["file"]).is_file())
-        items.append(item)
+            old.get("category") not in _RETRY if old["status"] == "dropped" else (out / old["file"]).is_file())
         records.append(old if reusable else None)
+        reused += reusable
         if not reusable:
             todo.append((len(records) - 1, item))
 
@@ -72,7 +80,7 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     _place_kept_photos(records, out, settings)
     _remove_stale_outputs(records, out)
 
-    summary = _summarize(records, settings, source_names, processed=len(todo) + len(orphans))
+    summary = _summarize(records, settings, source_names, processed=len(todo) + len(orphans), reused=reused)
     _write_json_lines(out / MANIFEST_NAME, records)
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -90,10 +98,19 @@ def _check_no_overlap(source_names, out: Path):
 
 def format_summary(summary) -> str:
     """The summary as a few lines a person reads."""
-    lines = [f"found {summary['found']} images: kept {summary['kept']} "
+    lines = [f"found {summary['found']} files: kept {summary['kept']} "
              f"(train {summary['train']}, val {summary['val']}), dropped {sum(summary['dropped'].values())}"]
     lines += [f"  dropped, {reason}: {count}" for reason, count in sorted(summary["dropped"].items())]
     lines.append(f"processed {summary['processed']}, unchanged {summary['reused']} (size {summary['size']} px)")
+    return "\n".join(lines)
+
+
+def format_dropped(prepared_dir, limit=20) -> str:
+    """Each file not kept, with its reason: the first ``limit`` of them (manifest.jsonl holds all)."""
+    dropped = [record for record in read_manifest(prepared_dir) if record["status"] == "dropped"]
+    lines = [f"  {record['source']}: {record['reason']}" for record in dropped[:limit]]
+    if len(dropped) > limit:
+        lines.append(f"  ... and {len(dropped) - limit} more in {resolve(prepared_dir) / MANIFEST_NAME}")
     return "\n".join(lines)
 
 
@@ -195,7 +212,7 @@ def _remove_stale_outputs(records, out: Path):
                 path.unlink()  # only files named like ours: never a file someone else put there
 
 
-def _summarize(records, settings, source_names, processed):
+def _summarize(records, settings, source_names, processed, reused):
     kept = [r for r in records if r["status"] == "kept"]
     return {
         "found": len(records),
@@ -204,7 +221,7 @@ def _summarize(records, settings, source_names, processed):
         "val": sum(r["split"] == "val" for r in kept),
         "dropped": dict(sorted(Counter(r["category"] for r in records if r["status"] == "dropped").items())),
         "processed": processed,
-        "reused": len(records) - processed,
+        "reused": reused,
         "sources": source_names or ["scikit-image sample photos"],
         **settings,
     }

@@ -1,6 +1,7 @@
 """Where photos come from: folders, zip archives, URLs, and scikit-image's samples by default.
 
-Sources are walked lazily and in sorted order, yielding small ``Item`` records (never pixels).
+Sources are walked lazily and in sorted order, yielding small ``Item`` records (never pixels),
+one per file: a file that is not read (not a photo, hidden, a gray twin) carries the reason.
 Layouts of earlier colorization projects are recognised inside any folder or archive:
 
 - class folders (CIFAR-10's ``train/<class>/*.jpg``): plain recursion, the split is ours;
@@ -20,7 +21,7 @@ from pathlib import Path
 import skimage
 
 from colorgan.data.download import download, is_url
-from colorgan.images import ImageError, is_image_file, read_rgb
+from colorgan.images import ImageError, is_image_file, read_rgb, skip_reason
 from colorgan.paths import resolve
 
 # The color photographs that ship inside scikit-image (no download): the built-in default source.
@@ -31,6 +32,8 @@ SKIMAGE_DATA_DIR = Path(skimage.__file__).parent / "data"
 
 GRAY_NAMES = frozenset({"gray", "grey", "grayscale", "greyscale", "bw", "black_and_white", "mono", "monochrome"})
 COLOR_NAMES = frozenset({"color", "colour", "colored", "coloured", "rgb"})
+GRAY_TWIN = "gray twin: the gray side of a paired layout (the color side beside it is read)"
+HIDDEN_FOLDER = "hidden file: inside a hidden or system folder (.thumbnails, __MACOSX), not a photo"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Item:
     path: str  # the file, or the archive holding it
     member: str | None = None  # the member inside a zip archive
     signature: str = ""  # changes when the file does (size + mtime, or the member's CRC + size)
+    skip: str | None = None  # why it is not read, or None (see ``images.skip_reason``)
 
 
 def default_sources():
@@ -48,7 +52,9 @@ def default_sources():
 
 
 def find_images(sources, cache_dir=None):
-    """Yield an ``Item`` per image file in ``sources`` (paths, .zip files or URLs); [] = scikit-image photos.
+    """Yield an ``Item`` per file in ``sources`` (paths, .zip files or URLs); [] = scikit-image photos.
+
+    Files that are not read carry the reason in ``Item.skip``.
 
     Raises ValueError for a source that does not exist (a typo should stop the run, a bad
     photo should not).
@@ -80,19 +86,23 @@ def _open_zip(path):
     return zipfile.ZipFile(path)
 
 
-def _file_item(path: Path) -> Item:
+def _file_item(path: Path, skip=None) -> Item:
     stat = path.stat()
-    return Item(str(path), str(path), None, f"{stat.st_size}:{stat.st_mtime_ns}")
+    return Item(str(path), str(path), None, f"{stat.st_size}:{stat.st_mtime_ns}", skip)
 
 
 def _walk_folder(root: Path):
+    folder_skip = {str(root): None}  # a folder's reason applies to every file below it
     for folder, subfolders, files in os.walk(root):
         subfolders.sort()
-        skipped = _twin_folders_to_skip(subfolders, lambda name, f=folder: _first_image_in_folder(Path(f) / name))
-        subfolders[:] = [name for name in subfolders if name not in skipped and not name.startswith(".")]
+        skip = folder_skip[folder]
+        twins = set() if skip else _twin_folders_to_skip(
+            subfolders, lambda name, f=folder: _first_image_in_folder(Path(f) / name))
+        for name in subfolders:
+            folder_skip[os.path.join(folder, name)] = skip or (
+                GRAY_TWIN if name in twins else HIDDEN_FOLDER if name.startswith(".") else None)
         for name in sorted(files):
-            if is_image_file(name) and not name.startswith("."):
-                yield _file_item(Path(folder) / name)
+            yield _file_item(Path(folder) / name, skip or skip_reason(name))
 
 
 def _walk_zip(path: Path):
@@ -114,11 +124,13 @@ def _walk_zip(path: Path):
         skipped_prefixes += [f"{prefix}{name}/" for name in skipped]
     for info in infos:
         name = info.filename
-        if not is_image_file(name) or any(name.startswith(prefix) for prefix in skipped_prefixes):
-            continue
-        if any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")):
-            continue  # macOS resource forks and hidden files are not photos
-        yield Item(f"{path}!{name}", str(path), name, f"{info.CRC}:{info.file_size}")
+        if any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")[:-1]):
+            skip = HIDDEN_FOLDER  # macOS resource forks and hidden files are not photos
+        elif any(name.startswith(prefix) for prefix in skipped_prefixes):
+            skip = GRAY_TWIN
+        else:
+            skip = skip_reason(name)
+        yield Item(f"{path}!{name}", str(path), name, f"{info.CRC}:{info.file_size}", skip)
 
 
 def _twin_folders_to_skip(names, first_image):

@@ -1,0 +1,111 @@
+"""Colorizing folders: never an input overwritten, re-runs only fill in what is missing, nothing skipped silently."""
+
+import hashlib
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from PIL import Image
+
+from colorgan import batch, cli, inference
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """A tiny L -> ab generator from standard layers, saved as a run folder would hold it."""
+    inputs = keras.Input(shape=(None, None, 1))
+    outputs = layers.Conv2D(2, 1, activation="tanh", bias_initializer=keras.initializers.Constant(0.3))(inputs)
+    folder = tmp_path_factory.mktemp("run")
+    keras.Model(inputs, outputs).save(folder / "generator.keras")
+    (folder / "config.json").write_text(json.dumps({"image_size": 32}))
+    return folder / "generator.keras"
+
+
+@pytest.fixture
+def album(tmp_path, sample_photos):
+    """A user's folder: two PNGs, a phone's HEIC photo in a subfolder and a note."""
+    folder = tmp_path / "album"
+    (folder / "phone").mkdir(parents=True)
+    Image.fromarray(sample_photos["coffee"][:64, :80]).save(folder / "cup.png")
+    Image.fromarray(sample_photos["chelsea"][:70, :50]).convert("L").save(folder / "cat.png")
+    Image.fromarray(sample_photos["astronaut"][:60, :40]).save(folder / "phone" / "IMG_0001.heic")
+    (folder / "notes.txt").write_text("grandma's album, 1952")
+    return folder
+
+
+def _checksums(folder):
+    return {path.relative_to(folder): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _colorize(*args, model):
+    return cli.main(["colorize", *map(str, args), "--model", str(model)])
+
+
+def test_output_into_the_input_folder_is_refused_and_the_photos_stay_as_they_were(album, model_file, capsys):
+    before = _checksums(album)
+    assert _colorize(album, "-o", album, model=model_file) == 2
+    assert _colorize(album, "-o", album / "colorized", model=model_file) == 2  # re-runs would colorize the outputs
+    assert _colorize(album / "cup.png", "-o", album, "--overwrite", model=model_file) == 2
+    assert "would write over the input" in capsys.readouterr().err
+    assert _checksums(album) == before
+
+
+def test_a_second_run_writes_nothing_and_an_interrupted_one_fills_in_what_is_missing(album, model_file, tmp_path,
+                                                                                    capsys):
+    out = tmp_path / "colorized"
+    assert _colorize(album, "-o", out, model=model_file) == 0
+    first = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+    assert sorted(path.relative_to(out).as_posix() for path in first) == ["cat.png", "cup.png", "phone",
+                                                                          "phone/IMG_0001.png"]
+    capsys.readouterr()
+
+    assert _colorize(album, "-o", out, model=model_file) == 0
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == first  # nothing new, nothing rewritten
+    assert "colorized 0 of 3 photos" in capsys.readouterr().out
+
+    (out / "cup.png").unlink()  # as if the first run had been interrupted there
+    assert _colorize(album, "-o", out, model=model_file) == 0
+    printed = capsys.readouterr().out
+    assert "colorized 1 of 3 photos" in printed and "2 already colorized, kept (--overwrite redoes them)" in printed
+    assert (out / "cat.png").stat().st_mtime_ns == first[out / "cat.png"]
+
+    assert _colorize(album, "-o", out, "--overwrite", model=model_file) == 0
+    assert "colorized 3 of 3 photos" in capsys.readouterr().out
+
+
+def test_every_file_left_is_named_and_counted_and_heic_photos_are_colorized(album, model_file, tmp_path, capsys):
+    (album / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    assert _colorize(album, "-o", tmp_path / "out", model=model_file) == 0
+    printed = capsys.readouterr().out
+    assert Image.open(tmp_path / "out" / "phone" / "IMG_0001.png").size == (40, 60)  # HEIC read, written as PNG
+    assert f"skipped {album / 'notes.txt'}: unsupported file type: colorgan does not read .txt files" in printed
+    assert f"skipped {album / '.DS_Store'}: hidden file" in printed
+    assert "colorized 3 of 3 photos" in printed and "2 other files not read" in printed
+
+
+def test_an_interrupted_write_leaves_no_half_photo(tmp_path, monkeypatch):
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        batch.write_rgb(np.zeros((8, 8, 3), np.uint8), tmp_path / "photo.jpg")
+    assert list(tmp_path.iterdir()) == []  # no photo.jpg a re-run would take for done, no temporary file
+
+
+def test_colorize_files_for_python_users_passes_options_on_to_colorize_batch(album, model_file, tmp_path,
+                                                                             monkeypatch):
+    seen = []
+
+    def colorize_batch(generator, photos, **options):
+        seen.append(options)
+        return [np.zeros_like(photo) for photo in photos]
+
+    monkeypatch.setattr(inference, "colorize_batch", colorize_batch)
+    report = batch.colorize_files(object(), [album], tmp_path / "out", batch_size=2, working_size=32, flavour="x")
+    assert len(report.written) == report.photos == 3 and [path.name for path, _ in report.not_read] == ["notes.txt"]
+    assert seen == [{"working_size": 32, "batch_size": 2, "flavour": "x"},
+                    {"working_size": 32, "batch_size": 1, "flavour": "x"}]
