@@ -54,38 +54,53 @@ train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.y
 	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
 
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~30 CPU-minutes on 2 cores): notebooks 01 -> 03
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~7 CPU-minutes, ~7 min on 2 cores): notebooks 01 -> 03
 	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
 
 # The scoreboard: each recipe at about equal CPU-minutes on the shared photos (bsds500-test held out), then every
 # generator scored on the held-out photos beside gray. Runs resume, so an interrupted scoreboard continues.
+# Overrides are relative to params/cpu.yaml (the recipes ran with the paper's dropout 0.5 unless they say 0).
 HELD_OUT := ../shared/datasets/photos/bsds500-test
 RECIPES := \
-	paper:objective=l1,ema_decay=0.0,warmup_epochs=0,epochs=27 \
-	l1:objective=l1,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	huber:objective=huber,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	cls:ema_decay=0.0,warmup_epochs=31,epochs=31 \
-	cls_ema:warmup_epochs=30,epochs=30 \
-	nogan:objective=l1,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31
+	paper:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=0,epochs=27 \
+	l1:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	huber:objective=huber,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	cls:objective=classification,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=31,epochs=31 \
+	cls_ema:objective=classification,dropout_rate=0.5,warmup_epochs=30,epochs=30 \
+	nogan:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31 \
+	l1_ema:objective=l1,dropout_rate=0.5,warmup_epochs=60,epochs=60 \
+	l1_ema_nodrop:objective=l1,dropout_rate=0.0,warmup_epochs=40,epochs=40 \
+	l1_ema_cifar:objective=l1,dropout_rate=0.5,warmup_epochs=40,epochs=40,extra_train_dirs=[data/prepared/cifar]
 
 .PHONY: scoreboard
-scoreboard: $(STAMP) ## train each recipe (~5-7 CPU-minutes each), score all on held-out photos: build/scoreboard/
-	$(COLORGAN) notebooks --params params/cpu.yaml 01
+scoreboard: $(STAMP) ## train each recipe (~5-10 CPU-minutes each), score all on held-out photos: docs/scoreboard/
+	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
+	$(COLORGAN) prepare ../shared/datasets/cifar10-subset.zip --out data/prepared/cifar --size 32 --val-fraction 0
 	@for recipe in $(RECIPES); do name=$${recipe%%:*}; overrides=$${recipe#*:}; \
 		$(COLORGAN) train --params params/cpu.yaml --run-name sb_$$name -p sample_every=100 \
 			$$(echo $$overrides | tr ',' '\n' | sed 's/^/-p /') || exit 1; done
-	$(COLORGAN) scoreboard --data $(HELD_OUT) --out build/scoreboard \
+	$(COLORGAN) scoreboard --data $(HELD_OUT) --out docs/scoreboard \
 		"paper GAN (L1 + GAN)=models/sb_paper/generator.keras" "L1 only=models/sb_l1/generator.keras" \
 		"Huber only=models/sb_huber/generator.keras" "classification=models/sb_cls/generator.keras" \
-		"classification + EMA=models/sb_cls_ema/generator.keras" "L1 then NoGAN=models/sb_nogan/generator.keras" \
-		"reference (params/cpu.yaml)=models/cpu/generator.keras"
+		"classification + EMA=models/sb_cls_ema/generator.keras" "L1, then NoGAN=models/sb_nogan/generator.keras" \
+		"L1 + EMA=models/sb_l1_ema/generator.keras" "L1 + EMA, no dropout=models/sb_l1_ema_nodrop/generator.keras" \
+		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "reference (cpu.yaml)=models/cpu/generator.keras"
 
 # The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
 DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)
 
+SAMPLES_DIR = $$($(PY) -c "import skimage.data; print(skimage.data.data_dir)")
+SHIPPED := colorgan/pretrained/generator.keras
+
 .PHONY: demo
-demo: $(STAMP) ## the main job on a built-in default: a CPU-sized run end to end (~10 min), models/demo/
+demo: $(STAMP) ## the main job on a built-in default: colors at once, then a CPU run end to end (~5 min), models/demo/
+	$(COLORGAN) colorize $(SAMPLES_DIR)/astronaut.png $(SAMPLES_DIR)/coffee.png $(SAMPLES_DIR)/chelsea.png \
+		-o build/demo/shipped --model $(SHIPPED)
 	$(COLORGAN) notebooks --params params/demo.yaml $(DEMO_DATA) 01 02 03 04
+
+.PHONY: examples
+examples: $(STAMP) ## the README's picture: the shipped generator on 8 held-out photos (docs/examples/)
+	$(COLORGAN) scoreboard --data $(HELD_OUT) --out docs/examples "shipped generator=$(SHIPPED)"
 
 .PHONY: colorize
 colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [RUN=name | MODEL=path]

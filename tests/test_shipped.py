@@ -57,3 +57,34 @@ def test_a_model_url_is_downloaded_once_and_checked(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [path.name]  # nothing half-written left
     with pytest.raises(ValueError, match="needs its checksum"):
         shipped.resolve_model(f"file://{source}")
+
+
+def test_the_shipped_file_loads_in_plain_keras_and_colorizes(sample_photos):
+    assert shipped.SHIPPED_GENERATOR.is_file(), "the package must carry its generator"
+    assert shipped.SHIPPED_GENERATOR.stat().st_size < 20 * 2**20
+    plain = keras.models.load_model(shipped.SHIPPED_GENERATOR, safe_mode=True)
+    assert plain.output_shape == (None, None, None, 2)
+    generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
+    assert generator.working_size == 64 and generator.color_gain > 0
+    ab = generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
+    assert ab.dtype == np.float32 and np.abs(ab).max() <= 1.0
+    card = (shipped.PRETRAINED_DIR / "MODEL_CARD.md").read_text()
+    assert "Held-out figures" in card and "Licence" in card
+
+
+def test_colorize_on_a_fresh_clone_uses_the_shipped_generator_and_names_it(tmp_path, sample_photos, monkeypatch,
+                                                                          capsys):
+    import cv2
+
+    from colorgan import cli
+
+    monkeypatch.setattr(runs, "newest_generator", lambda *args, **kwargs: None)  # no run of one's own yet
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    name, photo = sorted(sample_photos.items())[0]
+    cv2.imwrite(str(photos / f"{name}.png"), photo[..., ::-1])
+    assert cli.main(["colorize", str(photos), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "the generator shipped with colorgan" in printed and str(shipped.SHIPPED_GENERATOR) in printed
+    colored = cv2.imread(str(tmp_path / "out" / f"{name}.png"))
+    assert colored.shape == photo.shape  # full resolution

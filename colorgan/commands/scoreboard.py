@@ -8,14 +8,14 @@ Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
 
 import sys
 
-HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and a picture"
+HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and scoreboard.jpg"
 
 
 def add_arguments(parser):
     parser.add_argument("entries", nargs="+", metavar="LABEL=PATH", help="a label and a generator .keras file")
     parser.add_argument("--data", required=True, metavar="DIR", help="held-out color photos no run trained on")
     parser.add_argument("--out", default="build/scoreboard", metavar="DIR",
-                        help="folder for scoreboard.md, scoreboard.json and scoreboard.png (default: build/scoreboard)")
+                        help="folder for scoreboard.md, scoreboard.json and scoreboard.jpg (default: build/scoreboard)")
     parser.add_argument("--picture-photos", type=int, default=8, help="photos in the picture (default: 8)")
 
 
@@ -46,7 +46,7 @@ def run(args):
     (out / "scoreboard.md").write_text(f"{rows[0]['n_images']} held-out photos from {resolve(args.data)}\n\n"
                                        + table + "\n")
     (out / "scoreboard.json").write_text(json.dumps(rows, indent=2) + "\n")
-    scoreboard.picture(entries, photos, out / "scoreboard.png", count=min(args.picture_photos, len(photos)))
+    scoreboard.picture(entries, photos, out / "scoreboard.jpg", count=min(args.picture_photos, len(photos)))
     print(table)
-    print(f"-> {out}/scoreboard.md, scoreboard.json, scoreboard.png")
+    print(f"-> {out}/scoreboard.md, scoreboard.json, scoreboard.jpg")
     return 0
