@@ -52,12 +52,12 @@ def rates(variants, image_size, batch_size, steps, rounds):
         keras.utils.set_random_seed(0)
         model = training.build_pix2pix({"image_size": image_size, "batch_size": batch_size, **overrides})
         model.set_epoch(epoch)
-        model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # trace and compile
+        model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # trace and compile
         built[name] = model
     for _ in range(rounds):
         for name, model in built.items():
             clock.reset()
-            model.fit(dataset, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
+            model.fit(dataset, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock], shuffle=False)
             times[name] += clock.intervals()
     return {name: batch_size / statistics.median(values) for name, values in times.items()}
 
@@ -71,7 +71,7 @@ def agreement(steps, image_size=64, base_filters=32, batch_size=16):
                                         "precision": name, "dropout_rate": 0.0, "warmup_epochs": 1})
         model.set_epoch(0)
         history = model.fit(batch_dataset(image_size, batch_size, seed=1), epochs=steps // 50, steps_per_epoch=50,
-                            verbose=0).history
+                            verbose=0, shuffle=False).history
         curves[name] = np.array(history["l1"])
     gap = np.abs(curves["bfloat16"] - curves["float32"]) / curves["float32"]
     return {"steps": steps, "l1_float32_first_last": [float(curves["float32"][0]), float(curves["float32"][-1])],
@@ -87,7 +87,12 @@ def onednn_bf16_primitives():
     lines = [line for line in result.stdout.splitlines() if line.startswith("onednn_verbose") and ",exec," in line
              and "convolution" in line]
     return {"convolutions_executed": len(lines), "with_bf16_data": sum("bf16" in line for line in lines),
-            "kernels": sorted({line.split(",")[5] for line in lines if len(line.split(",")) > 5})[:6]}
+            "implementations": sorted({_after(line.split(","), "convolution") for line in lines})[:4]}
+
+
+def _after(fields, name):
+    """The field after ``name`` in a oneDNN verbose line: the implementation (e.g. brg_conv_fwd:avx512_core_bf16)."""
+    return fields[fields.index(name) + 1] if name in fields[:-1] else "?"
 
 
 def main():
