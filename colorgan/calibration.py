@@ -7,11 +7,11 @@ whose colorfulness reaches ``min_colorfulness_ratio`` of the real photos' is *co
 colorful epoch by PSNR wins, and only when no epoch is colorful, the best by PSNR. Validation L1
 alone is never the rule: it rewards the sepia average.
 
-The color strength (``calibrate_strength``): a gain on the predicted ab, chosen on the
-validation photos at full resolution: the most colorful gain on a grid that still beats gray by
-``margin_db`` of PSNR and ``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the
-photo gray) without passing the real photos' colorfulness; when no gain does, the gain with the
-best PSNR.
+The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the
+generator sees a photo at (its long side), chosen together on the validation photos at full
+resolution: the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
+``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the photo gray) without passing
+the real photos' colorfulness; when no pair does, the pair with the best PSNR.
 """
 
 import numpy as np
@@ -44,32 +44,41 @@ def choose_epoch(history, first_epoch=0, min_ratio=MIN_COLORFULNESS_RATIO):
     return chosen
 
 
-def choose_gain(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
+def choose_row(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
     """From rows {"gain", "psnr", "ciede2000", "colorfulness", "real_colorfulness", "gray_psnr",
-    "gray_ciede2000"}: the calibrated gain (see module doc)."""
+    "gray_ciede2000", ...}: the calibrated row (see module doc)."""
     if not table:
         raise ValueError("no gains to choose from")
     allowed = [row for row in table if row["psnr"] >= row["gray_psnr"] + margin_db
                and row["ciede2000"] <= row["gray_ciede2000"] - margin_ciede
                and row["colorfulness"] <= row["real_colorfulness"]]
     if not allowed:
-        return max(table, key=lambda row: row["psnr"])["gain"]
-    return max(allowed, key=lambda row: row["colorfulness"])["gain"]
+        return max(table, key=lambda row: row["psnr"])
+    return max(allowed, key=lambda row: row["colorfulness"])
+
+
+def choose_gain(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
+    """The gain of ``choose_row``."""
+    return choose_row(table, margin_db, margin_ciede)["gain"]
 
 
 def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE,
-                       working_size=None):
-    """Evaluate ``generator`` at each gain on ``photo_paths`` -> (chosen gain, table of rows)."""
+                       working_sizes=(None,)):
+    """Evaluate ``generator`` at each working size and gain on ``photo_paths`` -> (chosen row, table of rows).
+
+    ``working_sizes``: long sides to try (None: the generator's own ``working_size``).
+    """
     from colorgan import evaluate
 
     table = []
-    for gain in gains:
-        result = evaluate.evaluate(generator, photo_paths, working_size=working_size, color_gain=gain)
-        table.append({"gain": float(gain), **{name: result["model"][name] for name in ("psnr", "ciede2000",
-                                                                                      "colorfulness")},
-                      "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],
-                      "gray_ciede2000": result["gray"]["ciede2000"], "ab_explained": result["ab_explained"]})
-    return choose_gain(table, margin_db, margin_ciede), table
+    for working_size in working_sizes:
+        for gain in gains:
+            result = evaluate.evaluate(generator, photo_paths, working_size=working_size, color_gain=gain)
+            table.append({"gain": float(gain), "working_size": working_size or generator.working_size,
+                          **{name: result["model"][name] for name in ("psnr", "ciede2000", "colorfulness")},
+                          "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],
+                          "gray_ciede2000": result["gray"]["ciede2000"], "ab_explained": result["ab_explained"]})
+    return choose_row(table, margin_db, margin_ciede), table
 
 
 def explained_variance(ab_prediction, ab_truth):

@@ -45,9 +45,9 @@ def load_generator(path=None):
 
     With no ``path``: the newest run's generator, or the one shipped with colorgan (``shipped``).
 
-    The working size is ``image_size`` from the run's config.json beside the file (default 256);
-    it is kept as ``generator.working_size`` for ``colorize``, and the run's calibrated color gain
-    (color_strength.json beside the file, default 1) as ``generator.color_gain``.
+    The working size is the run's calibrated one (color_strength.json beside the file), else
+    ``image_size`` from its config.json (default 256); it is kept as ``generator.working_size`` for
+    ``colorize``, and the run's calibrated color gain (default 1) as ``generator.color_gain``.
 
     Raises:
         ModelError: naming the file, if it is missing, not a Keras file, corrupt, or not an
@@ -77,6 +77,7 @@ def load_generator(path=None):
     generator.working_size = int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
     try:
         generator.color_gain = runs.read_strength(path.parent)
+        generator.working_size = runs.read_working_size(path.parent) or generator.working_size
     except runs.RunError as error:
         raise ModelError(str(error)) from None
     return generator
@@ -193,7 +194,9 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
     for start in range(0, len(photos), batch_size):
         lightness = [color.lightness_u8(to_rgb_u8(photo)) for photo in photos[start:start + batch_size]]
         inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
-        ab = np.asarray(generator.predict_on_batch(np.stack(inputs)[..., None]), np.float32)  # (B, side, side, 2)
+        # A direct call with concrete shapes: predict_on_batch retraces with relaxed (None) shapes after a few
+        # sizes, which bilinear upsampling in a classification head cannot take.
+        ab = np.asarray(generator(np.stack(inputs)[..., None], training=False), np.float32)  # (B, side, side, 2)
         results += [_join(each, ab[i, :h, :w], gain)
                     for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results

@@ -4,7 +4,7 @@
         config.json            every resolved parameter (``read_config``)
         generator.keras        the chosen generator (``calibration.choose_epoch``'s rule), float32
         generator_last.keras   the generator after the last completed epoch
-        color_strength.json    the calibrated gain on ab that ``colorize`` applies by default
+        color_strength.json    the calibrated gain on ab (and working size) that ``colorize`` applies by default
         color_prior.npy        the training colors' distribution over ab bins (classification runs)
         checkpoint/state.npz   both networks, both optimizers, moving average, epoch, step, random state
         samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
@@ -87,6 +87,18 @@ def read_strength(path):
         return float(json.loads(strength_path.read_text())["gain"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
+
+
+def read_working_size(path):
+    """The calibrated working size stored beside a generator, or None when the run has none."""
+    strength_path = folder_of(path) / STRENGTH_NAME
+    if not strength_path.is_file():
+        return None
+    try:
+        size = json.loads(strength_path.read_text()).get("working_size")
+    except (OSError, ValueError) as error:
+        raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
+    return int(size) if size else None
 
 
 def write_strength(folder, gain, **details):

@@ -23,7 +23,7 @@ def score(entries, photo_paths, progress=None):
         if gray is None:
             gray = {"label": "leave it gray", "psnr": result["gray"]["psnr"], "ciede2000": result["gray"]["ciede2000"],
                     "colorfulness": 0.0, "truth": result["real_colorfulness"], "ab_explained": 0.0, "gain": 0.0,
-                    "cpu_minutes": 0.0, "n_images": result["n_images"]}
+                    "working_size": 0, "cpu_minutes": 0.0, "n_images": result["n_images"]}
             rows.append(gray)
         try:
             minutes = float(runs.read_history(path)["cpu_minutes"][-1])
@@ -31,19 +31,20 @@ def score(entries, photo_paths, progress=None):
             minutes = float("nan")
         rows.append({"label": label, "psnr": result["model"]["psnr"], "ciede2000": result["model"]["ciede2000"],
                      "colorfulness": result["model"]["colorfulness"], "truth": result["real_colorfulness"],
-                     "ab_explained": result["ab_explained"], "gain": generator.color_gain, "cpu_minutes": minutes,
+                     "ab_explained": result["ab_explained"], "gain": generator.color_gain,
+                     "working_size": generator.working_size, "cpu_minutes": minutes,
                      "n_images": result["n_images"]})
     return rows
 
 
 def markdown(rows):
     """The rows as a Markdown table (the README's scoreboard)."""
-    lines = ["| recipe | PSNR (dB) | CIEDE2000 | colorfulness (truth) | ab variance explained | gain | CPU-minutes |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| recipe | PSNR (dB) | CIEDE2000 | colorfulness (truth) | ab variance explained | gain | working size "
+             "| CPU-minutes |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         lines.append(f"| {row['label']} | {row['psnr']:.2f} | {row['ciede2000']:.2f} | "
                      f"{row['colorfulness']:.1f} ({row['truth']:.1f}) | {row['ab_explained']:.3f} | "
-                     f"{row['gain']:.2f} | {row['cpu_minutes']:.1f} |")
+                     f"{row['gain']:.2f} | {row['working_size'] or '-'} | {row['cpu_minutes']:.1f} |")
     return "\n".join(lines)
 
 

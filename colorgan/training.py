@@ -40,6 +40,9 @@ DEFAULTS = {
     "strength_margin_db": calibration.MARGIN_DB,  # the color strength: beat gray by this much PSNR
     "strength_margin_ciede": calibration.MARGIN_CIEDE,  # ... and this much CIEDE2000, on the validation photos
     "calibrate": True,
+    # Working sizes (x image_size) the calibration tries: crops cover a photo's short side at image_size, so a
+    # photo seen with its long side at 2 x image_size shows objects at about the scale training saw them.
+    "working_size_factors": [1, 2],
     "xla": False,
     "cache": False,
     "seed": 0,
@@ -182,13 +185,15 @@ def calibrate(folder, config=None, verbose=1):
 
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     photos = list_images(config["prepared_dir"], "val")
-    gain, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
-                                                 margin_ciede=config["strength_margin_ciede"])
-    runs.write_strength(folder, gain, rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "),
-                        photos=len(photos), table=table)
+    sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
+    chosen, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
+                                                   margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
+    runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"],
+                        rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "), photos=len(photos), table=table)
     if verbose:
-        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos: gain {gain}", flush=True)
-    return gain
+        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos: gain {chosen['gain']} at "
+              f"working size {chosen['working_size']}", flush=True)
+    return chosen["gain"]
 
 
 def train(config=None, datasets=None, verbose=1, **overrides):

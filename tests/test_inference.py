@@ -49,7 +49,7 @@ class _RecordingGenerator:
     def __init__(self):
         self.seen = []
 
-    def predict_on_batch(self, batch):
+    def __call__(self, batch, training=False):
         self.seen.append(batch.shape)
         return np.concatenate([np.maximum(batch, 0.0) * 0.5, np.zeros_like(batch)], axis=-1)
 

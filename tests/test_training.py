@@ -105,8 +105,9 @@ def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, t
     assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
     strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
     assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
+    assert {row["working_size"] for row in strength["table"]} == {32, 64}  # 1x and 2x image_size, each gain
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
-    assert generator.color_gain == strength["gain"]
+    assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(prepared, tmp_path):
