@@ -32,6 +32,16 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The suite also runs the generator under Keras' PyTorch and JAX backends (tests/test_backends.py). torch
+# comes from PyTorch's CPU index (~200 MB; PyPI's build pulls GBs of CUDA) or a wheel in pip's find-links;
+# its version is the `backends` extra's in pyproject.toml.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+BACKENDS := $(VENV)/.backends
+$(BACKENDS): $(STAMP)
+	$(VENV)/bin/pip install --quiet --quiet --retries 0 --no-deps --extra-index-url $(TORCH_INDEX) "torch==2.13.0"
+	$(VENV)/bin/pip install --quiet -e ".[dev,backends]"
+	touch $(BACKENDS)
+
 .PHONY: setup
 setup: $(STAMP) ## create .venv and install colorgan editable with its dev extras
 	@$(PY) -c "import tensorflow as tf, keras; print('colorgan ready: tensorflow', tf.__version__, '/ keras', keras.__version__)"
@@ -41,7 +51,7 @@ lint: $(STAMP) ## ruff over the package, tests, benchmarks and notebooks
 	$(PY) -m ruff check colorgan tests bench notebooks
 
 .PHONY: test
-test: $(STAMP) lint ## the whole suite: lint, unit tests, notebooks via papermill, then nbval
+test: $(STAMP) $(BACKENDS) lint ## the whole suite: lint, unit tests (PyTorch and JAX too), notebooks via papermill, then nbval
 	$(PY) -m pytest
 	$(PY) -m pytest --nbval-lax -p no:cacheprovider build/notebooks/smoke
 

@@ -69,7 +69,7 @@ def load_generator(path=None):
     except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
         raise ModelError(f"{path}: corrupt or unreadable Keras model: {type(error).__name__}: {error}") from None
     if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
-        generator = shipped.with_policy(generator, "float32")
+        generator = shipped.with_policy(generator, "float32", path)
     input_shape, output_shape = tuple(generator.input_shape), tuple(generator.output_shape)
     if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
@@ -183,6 +183,8 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
     ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
     replaces the run's calibrated gain.
     """
+    import keras
+
     gain = effective_gain(generator, color_strength, color_gain)
     working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
     if working_size < 1:
@@ -196,7 +198,8 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
         inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
         # A direct call with concrete shapes: predict_on_batch retraces with relaxed (None) shapes after a few
         # sizes, which bilinear upsampling in a classification head cannot take.
-        ab = np.asarray(generator(np.stack(inputs)[..., None], training=False), np.float32)  # (B, side, side, 2)
+        ab = keras.ops.convert_to_numpy(generator(np.stack(inputs)[..., None], training=False))  # (B, side, side, 2)
+        ab = ab.astype(np.float32, copy=False)
         results += [_join(each, ab[i, :h, :w], gain)
                     for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results

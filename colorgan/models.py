@@ -16,7 +16,6 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
 INIT_STDDEV = 0.02  # paper: "weights initialized from a Gaussian distribution with mean 0 and std 0.02"
@@ -47,10 +46,19 @@ def size_multiple(generator):
     return 2**downsamplings
 
 
+def _replicas_in_sync():
+    """Replicas of the current tf.distribute strategy; 1 under other Keras backends, which need no TensorFlow."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def _batch_norm(name, dtype):
     """BatchNorm with PyTorch's momentum; synchronized across replicas under a multi-device strategy,
     so a batch split over N devices is normalized exactly as it would be on one."""
-    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    synchronized = _replicas_in_sync() > 1
     return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, synchronized=synchronized, name=name,
                                      dtype=dtype)
 

@@ -38,12 +38,24 @@ def resolve_model(model=None, models_dir=MODELS_DIR):
     return SHIPPED_GENERATOR, "the generator shipped with colorgan"
 
 
-def with_policy(model, dtype):
-    """A copy of a functional ``model`` whose layers all compute in ``dtype``, weights cast to it."""
+def with_policy(model, dtype, path=None):
+    """A copy of a functional ``model`` whose layers all compute in ``dtype``, weights cast to it.
+
+    ``path``: the .keras file ``model`` was loaded from; its stored config is used instead of
+    ``model.get_config()``, which imports TensorFlow whenever it is installed, even under the torch
+    or JAX backend.
+    """
+    import json
+    import zipfile
+
     import keras
     import numpy as np
 
-    config = model.get_config()
+    if path is None:
+        config = model.get_config()
+    else:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))["config"]
     for layer in config["layers"]:
         if "dtype" in layer["config"]:
             layer["config"]["dtype"] = dtype
