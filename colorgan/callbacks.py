@@ -20,6 +20,30 @@ class PhaseSwitch(keras.callbacks.Callback):
         self.model.set_epoch(epoch)
 
 
+def decay_factor(epoch, epochs, decay_epochs):
+    """The paper's schedule: 1 for the first ``epochs - decay_epochs`` epochs, then falling linearly toward
+    zero over the last ``decay_epochs`` (Isola et al.: 100 + 100 epochs; epoch counted from 0)."""
+    if decay_epochs <= 0:
+        return 1.0
+    return 1.0 - max(0, epoch + 1 - (epochs - decay_epochs)) / (decay_epochs + 1)
+
+
+class LinearDecay(keras.callbacks.Callback):
+    """Sets both learning rates at the start of each epoch from ``decay_factor``: computed from the epoch
+    number alone, so a resumed run continues the schedule where it stopped."""
+
+    def __init__(self, epochs, decay_epochs, generator_learning_rate, discriminator_learning_rate):
+        super().__init__()
+        self.epochs, self.decay_epochs = epochs, decay_epochs
+        self.rates = (generator_learning_rate, discriminator_learning_rate)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        factor = decay_factor(epoch, self.epochs, self.decay_epochs)
+        for optimizer, rate in zip((self.model.generator_optimizer, self.model.discriminator_optimizer), self.rates,
+                                   strict=True):
+            optimizer.learning_rate = rate * factor
+
+
 class EpochClock(keras.callbacks.Callback):
     """Adds ``cpu_minutes`` and ``wall_minutes`` (cumulative over the run, restarts included) to each
     epoch's logs: process CPU time is what recipes are compared at, whatever else shares the machine."""

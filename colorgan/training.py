@@ -23,9 +23,11 @@ DEFAULTS = {
     "batch_size": 1,  # the paper: batch size 1 for its U-Net experiments
     "epochs": 200,
     "steps_per_epoch": None,  # None: one pass over the training split
+    "max_zoom": 286 / 256,  # training crops zoom in by up to this (the paper: 256 -> 286, then crop 256)
     "validation_steps": None,  # None: the whole validation split
     "generator_learning_rate": gan.LEARNING_RATE,
     "discriminator_learning_rate": gan.LEARNING_RATE,
+    "decay_epochs": 0,  # the last epochs decay both learning rates linearly toward 0 (the paper: 100 of 200)
     "l1_weight": gan.L1_WEIGHT,  # lambda: weight of the reconstruction objective beside the GAN term
     "objective": "l1",  # the paper's; or huber, l2, classification (see colorgan.objectives)
     "decode_temperature": objectives.DECODE_TEMPERATURE,  # classification: annealed-mean temperature
@@ -42,7 +44,7 @@ DEFAULTS = {
     "calibrate": True,
     # Working sizes (x image_size) the calibration tries: crops cover a photo's short side at image_size, so a
     # photo seen with its long side at 2 x image_size shows objects at about the scale training saw them.
-    "working_size_factors": [1, 2],
+    "working_size_factors": [1, 1.5, 2],
     "xla": False,
     "cache": False,
     "seed": 0,
@@ -73,6 +75,8 @@ def resolve_config(config=None, **overrides):
     for name in ("batch_size", "epochs", "base_filters", "sample_every", "checkpoint_every"):
         if int(resolved[name]) < 1:
             raise ValueError(f"{name} must be >= 1, got {resolved[name]}")
+    if not 0 <= int(resolved["decay_epochs"]) <= int(resolved["epochs"]):
+        raise ValueError(f"decay_epochs must be in [0, epochs={resolved['epochs']}], got {resolved['decay_epochs']}")
     if not str(resolved["run_name"]).strip() or "/" in str(resolved["run_name"]):
         raise ValueError(f"run_name must be a plain folder name, got {resolved['run_name']!r}")
     return resolved
@@ -151,7 +155,8 @@ def make_datasets(config):
     from colorgan.data import make_dataset
 
     train = make_dataset(config["prepared_dir"], "train", config["image_size"], config["batch_size"],
-                         cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"])
+                         cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"],
+                         max_zoom=config["max_zoom"])
     if config["steps_per_epoch"]:
         train = train.repeat()  # an epoch is then steps_per_epoch batches, whatever the split's size
     val = make_dataset(config["prepared_dir"], "val", config["image_size"], config["batch_size"],
@@ -242,6 +247,8 @@ def train(config=None, datasets=None, verbose=1, **overrides):
     saver = callbacks.Checkpoint(state_path, config["checkpoint_every"], config["epochs"], guard, export)
     run_callbacks = [
         callbacks.PhaseSwitch(), guard, callbacks.EpochClock(folder / runs.HISTORY_NAME),
+        callbacks.LinearDecay(config["epochs"], config["decay_epochs"], config["generator_learning_rate"],
+                              config["discriminator_learning_rate"]),
         callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data), guard), export,
         callbacks.SampleGrid(folder / runs.SAMPLES_DIR, *_sample_batch(val_data, config["sample_count"]),
                              every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),

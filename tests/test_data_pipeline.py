@@ -7,7 +7,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorgan.data import list_images, make_dataset, prepare
-from colorgan.data.pipeline import _compiled_crop_to_model, center_resize, random_jitter
+from colorgan.data.pipeline import JITTER_SCALE, _compiled_crop_to_model, center_resize, jitter_window, random_jitter
 from colorgan.data.stats import ab_histogram
 
 
@@ -81,6 +81,23 @@ def test_jitter_gives_different_crops_and_evaluation_one_crop(sample_photos):
                                                                                                    Image.BILINEAR)))
     assert np.abs(L.numpy()[..., 0] - (expected[..., 0] / 50 - 1)).mean() < 0.02  # the center square
     assert np.array_equal(L.numpy(), center_resize(photo, 64)[0].numpy())
+
+
+def test_max_zoom_bounds_the_crop_side_between_the_short_side_over_zoom_and_the_short_side(prepared):
+    shape = tf.constant([200, 300])
+    for max_zoom, smallest in ((JITTER_SCALE, 200 / JITTER_SCALE), (2.0, 100)):
+        windows = [jitter_window(shape, tf.constant([1, i], tf.int64), max_zoom) for i in range(200)]
+        sides = np.array([int(side) for _, _, side in windows])
+        assert sides.max() <= 200 and sides.min() >= int(smallest)
+        assert all(0 <= int(top) <= 200 - int(side) and 0 <= int(left) <= 300 - int(side) for top, left, side in windows)
+        if max_zoom == 2.0:
+            assert sides.min() < 120 and np.median(sides) < 150  # zooms in far more than pix2pix's jitter
+        else:
+            assert sides.min() > 170
+    L, ab = next(iter(make_dataset(prepared, "train", image_size=32, batch_size=2, max_zoom=2.0, seed=0)))
+    assert L.shape == (2, 32, 32, 1) and ab.shape == (2, 32, 32, 2)
+    with pytest.raises(ValueError, match="max_zoom"):
+        make_dataset(prepared, max_zoom=0.5)
 
 
 def test_stored_photos_smaller_than_the_crop_are_upscaled(tmp_path, sample_photos):

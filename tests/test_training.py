@@ -105,7 +105,7 @@ def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, t
     assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
     strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
     assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
-    assert {row["working_size"] for row in strength["table"]} == {32, 64}  # 1x and 2x image_size, each gain
+    assert {row["working_size"] for row in strength["table"]} == {32, 48, 64}  # 1x, 1.5x, 2x image_size
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
 
@@ -165,6 +165,22 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(prepared, tmp_pat
 
     outcome = training.train({**config, "epochs": epoch + 1}, verbose=0)
     assert (outcome["initial_epoch"], outcome["epoch"], outcome["step"]) == (epoch, epoch + 1, step + 3)
+
+
+def test_the_learning_rates_decay_linearly_over_the_last_epochs_as_in_the_paper(prepared, tmp_path):
+    from colorgan.callbacks import decay_factor
+
+    # 200 epochs, 100 decaying: 1 through epoch 99 (0-based), then 100/101, ..., 1/101 at the last.
+    assert [decay_factor(e, 200, 100) for e in (0, 99)] == [1.0, 1.0]
+    assert decay_factor(100, 200, 100) == pytest.approx(100 / 101)
+    assert decay_factor(199, 200, 100) == pytest.approx(1 / 101)
+    assert decay_factor(150, 200, 0) == 1.0
+    outcome = training.train(tiny_config(prepared, tmp_path, epochs=3, decay_epochs=2), verbose=0)
+    model = outcome["model"]  # the last epoch (index 2) ran at 1 - 2/3 of the rates
+    assert float(model.generator_optimizer.learning_rate) == pytest.approx(2e-4 / 3)
+    assert float(model.discriminator_optimizer.learning_rate) == pytest.approx(2e-4 / 3)
+    with pytest.raises(ValueError, match="decay_epochs"):
+        training.resolve_config(epochs=3, decay_epochs=4)
 
 
 def test_warmup_epochs_do_not_compete_for_the_chosen_generator(tmp_path):

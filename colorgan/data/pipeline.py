@@ -51,15 +51,17 @@ def read_window(path, window):
     return image
 
 
-def jitter_window(shape, seed):
+def jitter_window(shape, seed, max_zoom=JITTER_SCALE):
     """Where a training crop comes from: a random square (top, left, side) of a photo of ``shape`` (h, w).
 
-    Resizing the short side to S * scale (scale uniform in [1, 286/256]) and cutting a random
-    S x S crop is the same as cutting a random square of side short / scale and resizing it to
-    S x S, which resamples S x S pixels instead of the whole photo.
+    Resizing the short side to S * scale (scale uniform in [1, ``max_zoom``], pix2pix: 286/256) and
+    cutting a random S x S crop is the same as cutting a random square of side short / scale and
+    resizing it to S x S, which resamples S x S pixels instead of the whole photo. A larger
+    ``max_zoom`` (2: down to half the short side) shows objects at more scales: more distinct crops
+    from a small set of photos.
     """
     scale_seed, top_seed, left_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    scale = tf.random.stateless_uniform([], scale_seed, 1.0, JITTER_SCALE)
+    scale = tf.random.stateless_uniform([], scale_seed, 1.0, max_zoom)
     short_side = tf.reduce_min(shape)
     side = tf.clip_by_value(tf.cast(tf.cast(short_side, tf.float32) / scale, tf.int32), 1, short_side)
     top = tf.random.stateless_uniform([], top_seed, 0, shape[0] - side + 1, dtype=tf.int32)
@@ -115,11 +117,11 @@ def _coin(seed):
     return tf.random.stateless_uniform([], seed) < 0.5
 
 
-def random_jitter(image, image_size, seed):
+def random_jitter(image, image_size, seed, max_zoom=JITTER_SCALE):
     """Training: a decoded photo -> one randomly jittered (L, ab) crop.
 
-    Random scale-up (<= 286/256, as pix2pix's 256 -> 286), random crop to (S, S), random
-    horizontal flip.
+    Random scale-up (<= ``max_zoom``; pix2pix's 256 -> 286 by default), random crop to (S, S),
+    random horizontal flip.
 
     Args:
         image: uint8 (H, W, 3), any size.
@@ -128,14 +130,14 @@ def random_jitter(image, image_size, seed):
         (L, ab): float32 (S, S, 1) and (S, S, 2), in [-1, 1].
     """
     window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    crop = _crop(image, jitter_window(tf.shape(image)[:2], window_seed))
+    crop = _crop(image, jitter_window(tf.shape(image)[:2], window_seed, max_zoom))
     return _compiled_crop_to_model()(_resize(crop, image_size), _coin(flip_seed))
 
 
-def load_random_crop(path, image_size, seed):
+def load_random_crop(path, image_size, seed, max_zoom=JITTER_SCALE):
     """``random_jitter`` straight from a file, decoding only the window the crop needs."""
     window_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    crop = read_window(path, lambda shape: jitter_window(shape, window_seed))
+    crop = read_window(path, lambda shape: jitter_window(shape, window_seed, max_zoom))
     return _compiled_crop_to_model()(_resize(crop, image_size), _coin(flip_seed))
 
 
@@ -155,7 +157,7 @@ def load_center_crop(path, image_size):
 
 
 def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, training=None, cache=False,
-                 shuffle=True, seed=None, extra_dirs=()):
+                 shuffle=True, seed=None, extra_dirs=(), max_zoom=JITTER_SCALE):
     """Batches of (L, ab) from one split of a prepared folder.
 
     Args:
@@ -168,6 +170,7 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
         seed: makes shuffling and jitter reproducible; None draws fresh randomness.
         extra_dirs: more prepared folders whose photos (both splits) join this split, e.g. a second
             dataset to train on that must not enter the validation split.
+        max_zoom: training crops zoom in by a random factor in [1, max_zoom] (see ``jitter_window``).
     Returns:
         tf.data.Dataset of (L, ab): float32 (B, S, S, 1) and (B, S, S, 2), both in [-1, 1].
         The last batch may be smaller than ``batch_size``.
@@ -176,6 +179,8 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
         raise ValueError(f"image_size must be in [{MIN_IMAGE_SIZE}, {MAX_IMAGE_SIZE}], got {image_size}")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    if not 1.0 <= float(max_zoom) <= 8.0:
+        raise ValueError(f"max_zoom must be in [1, 8] (1: crops span the short side), got {max_zoom}")
     paths = [str(p) for p in list_images(prepared_dir, split)]
     paths += [str(p) for folder in extra_dirs for part in ("train", "val") for p in list_images(folder, part)]
     if not paths:
@@ -198,7 +203,7 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
     if training:
         # One stateless seed pair per photo; new pairs every epoch so crops and flips differ.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(lambda image, pair: jitter(image, image_size, pair),
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(lambda image, pair: jitter(image, image_size, pair, float(max_zoom)),
                                                           num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(lambda image: evaluate(image, image_size), num_parallel_calls=tf.data.AUTOTUNE)
