@@ -153,8 +153,8 @@ def stop_when_a_worker_is_lost(strategy, state_path):
                          f"same command: the run resumes {where}.") from error
 
 
-def for_workers(dataset, batch_size):
-    """A dataset of global batches, ready for ``fit`` under MultiWorkerMirroredStrategy.
+def for_workers(dataset):
+    """``dataset`` (whole global batches) set up for ``fit`` under MultiWorkerMirroredStrategy.
 
     DATA sharding: every worker runs the whole pipeline and keeps its slice of each global batch.
     colorgan's pipeline starts from a list of file names read with ``tf.io.read_file`` (no reader
@@ -162,11 +162,11 @@ def for_workers(dataset, batch_size):
     with a warning); and with every worker drawing the same shuffle and crops from the same seed,
     a step sees exactly the photos and crops one process would. The price: each worker decodes
     every crop of the batch (decoding a crop's window costs far less than a training step).
-    Only whole batches: a short last batch would leave a replica an empty one (a NaN mean).
+    Batches must be whole: a short last batch would leave a replica an empty share (a NaN mean).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.rebatch(int(batch_size), drop_remainder=True).with_options(options)
+    return dataset.with_options(options)
 
 
 def check_agreement(strategy, **numbers):

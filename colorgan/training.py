@@ -158,16 +158,17 @@ def class_weights_for(config, folder, train_data, batches=64, save=True):
     return objectives.rebalancing_weights(prior, config["rebalance"])
 
 
-def make_datasets(config):
-    """(train, val) tf.data pipelines of (L, ab) from the prepared folder."""
+def make_datasets(config, drop_remainder=False):
+    """(train, val) tf.data pipelines of (L, ab) from the prepared folder (``drop_remainder``: whole batches)."""
     from colorgan.data import make_dataset
 
     train = make_dataset(config["prepared_dir"], "train", config["image_size"], config["batch_size"],
-                         cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"])
+                         cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"],
+                         drop_remainder=drop_remainder)
     if config["steps_per_epoch"]:
         train = train.repeat()  # an epoch is then steps_per_epoch batches, whatever the split's size
     val = make_dataset(config["prepared_dir"], "val", config["image_size"], config["batch_size"],
-                       training=False, cache=config["cache"], shuffle=False)
+                       training=False, cache=config["cache"], shuffle=False, drop_remainder=drop_remainder)
     return train, val
 
 
@@ -262,7 +263,13 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     if distribute.is_multi_worker(strategy):
         distribute.check_agreement(strategy, resuming=resuming, epoch=initial_epoch, step=meta["step"],
                                    parameters=_fingerprint(config))
-        fit_train, fit_val = (distribute.for_workers(data, config["batch_size"]) for data in (train_data, val_data))
+        # Whole batches for fit (the color monitor and the grids keep every validation photo).
+        whole = make_datasets(config, drop_remainder=True) if datasets is None else \
+            [data.rebatch(config["batch_size"], drop_remainder=True) for data in datasets]
+        fit_train, fit_val = (distribute.for_workers(data) for data in whole)
+        if fit_val.cardinality() == 0:
+            raise ValueError(f"the validation split holds fewer photos than one global batch ({config['batch_size']}); "
+                             "on a cluster validation takes whole batches")
         distribute.fit_on_workers(model)
     if verbose:
         if distribute.is_multi_worker(strategy):
