@@ -108,6 +108,16 @@ def is_multi_worker(strategy):
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)  # only built for clusters of 2+
 
 
+def check_cluster_config(strategy, batch_size, xla):
+    """Raise ValueError for parameters a cluster cannot train with."""
+    if batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"batch_size {batch_size} is the global batch: it must be a multiple of the "
+                         f"{strategy.num_replicas_in_sync} replicas of the cluster")
+    if xla and not tf.config.list_logical_devices("GPU"):
+        raise ValueError("xla: true on a cluster of CPU workers: TensorFlow has no XLA collectives for CPUs "
+                         "(b/194942685); set xla to false")
+
+
 def is_chief(strategy):
     """True on the one worker that writes the run folder (always True off a cluster)."""
     return strategy.extended.should_checkpoint

@@ -227,9 +227,8 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     """
     config = resolve_config(config, **overrides)
     strategy = distribute.strategy(cluster)  # first: a cluster's collective ops are set up before any TF op
-    if distribute.is_multi_worker(strategy) and config["batch_size"] % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch_size {config['batch_size']} is the global batch: it must be a multiple of the "
-                         f"{strategy.num_replicas_in_sync} replicas of the cluster")
+    if distribute.is_multi_worker(strategy):
+        distribute.check_cluster_config(strategy, config["batch_size"], config["xla"])
     folder = run_dir(config)
     resuming = (folder / runs.CHECKPOINT_PATH).is_file()
     if resuming:

@@ -184,3 +184,17 @@ def test_workers_get_whole_global_batches_sharded_by_data(prepared):
     train, val = (distribute.for_workers(data) for data in training.make_datasets(config, drop_remainder=True))
     assert [len(L) for L, _ in val] == [] and [len(L) for L, _ in train.take(3)] == [3, 3, 3]  # 2 val photos: none
     assert train.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
+
+
+def test_a_cluster_refuses_an_uneven_global_batch_and_xla_on_cpus():
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    two_replicas = SimpleNamespace(num_replicas_in_sync=2)
+    distribute.check_cluster_config(two_replicas, batch_size=16, xla=False)
+    with pytest.raises(ValueError, match="multiple of the 2 replicas"):
+        distribute.check_cluster_config(two_replicas, batch_size=15, xla=False)
+    if not tf.config.list_logical_devices("GPU"):
+        with pytest.raises(ValueError, match="no XLA collectives for CPUs"):
+            distribute.check_cluster_config(two_replicas, batch_size=16, xla=True)
