@@ -248,9 +248,10 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
 def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     """Build (or restore) the model under ``strategy`` and ``fit`` it; run files go to ``output``
     (the run folder, or a worker's temporary one), the checkpoint is restored from ``folder``."""
+    chief = output == folder
     keras.utils.set_random_seed(int(config["seed"]))  # python, numpy and TF random sources
     train_data, val_data = datasets if datasets is not None else make_datasets(config)
-    class_weights = class_weights_for(config, folder, train_data, save=output == folder)
+    class_weights = class_weights_for(config, folder, train_data, save=chief)
     with strategy.scope():
         model = build_pix2pix(config, class_weights)
     export_copy = build_generator(config, dtype="float32")
@@ -272,7 +273,7 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
         distribute.fit_on_workers(model)
     if verbose:
         if distribute.is_multi_worker(strategy):
-            role = "the chief: writes the run folder" if output == folder else "writes nothing to the run folder"
+            role = "the chief: writes the run folder" if chief else "writes nothing to the run folder"
             print(f"[colorgan] {distribute.worker_name(strategy)} of a cluster of {strategy.num_replicas_in_sync} "
                   f"replicas, {role}", flush=True)
         if resuming:
