@@ -61,6 +61,6 @@ def run(args):
     except ValueError as error:  # an unknown or invalid parameter, a missing prepared folder
         print(f"colorgan train: {error}", file=sys.stderr)
         return 2
-    where = outcome["run_dir"] if outcome["chief"] else "a worker (the chief writes the run folder)"
+    where = outcome["run_dir"] if outcome.get("chief", True) else "a worker (the chief writes the run folder)"
     print(f"[colorgan] {where}: epoch {outcome['epoch']}, step {outcome['step']}")
     return 0
