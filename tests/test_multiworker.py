@@ -3,7 +3,7 @@ write one run folder, and resume from the chief's checkpoint after a worker is k
 
 Comparable by construction: the same seed gives every process the same initial weights, shuffle
 and crops; DATA sharding hands each worker one half of the global batch one process would see;
-BatchNorm is synchronized across replicas; dropout is off (each replica would draw its own masks);
+BatchNorm is synchronized across replicas; dropout is off (replicas draw other masks than one process);
 4 training photos at batch 2 make every batch whole. The two runs then differ only in float
 summation order: measured at most 1.6e-7 relative on every loss and validation figure (RTOL
 leaves 60x room).
