@@ -14,6 +14,7 @@
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,10 @@ def read_config(path):
 
 
 def write_config(folder, config):
-    (Path(folder) / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    """Write config.json whole or not at all (workers of a cluster read it while the chief writes it)."""
+    temporary = Path(folder) / f".{CONFIG_NAME}.tmp"
+    temporary.write_text(json.dumps(config, indent=2) + "\n")
+    os.replace(temporary, Path(folder) / CONFIG_NAME)
 
 
 def read_history(path):

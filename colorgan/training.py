@@ -3,13 +3,17 @@
 The run folder's layout is ``colorgan.runs``. Starting a run whose folder already holds a
 checkpoint resumes from it (same architecture required). After the last epoch the chosen
 generator's color strength is calibrated on the validation photos (``colorgan.calibration``).
+Where it computes (one device, several GPUs, several workers) is ``colorgan.distribute``'s choice.
 """
+
+import json
+import os
+import zlib
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from colorgan import calibration, callbacks, checkpoint, gan, models, objectives, precision, runs
+from colorgan import calibration, callbacks, checkpoint, distribute, gan, models, objectives, precision, runs
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
@@ -94,10 +98,11 @@ def _check_same_architecture(folder, config):
                          "pick a new run_name or delete the folder to start over")
 
 
-def _strategy():
-    """MirroredStrategy over all GPUs when there are several; otherwise the default (one device)."""
-    gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+def _fingerprint(config):
+    """A number that differs when the recipe differs (paths may differ between workers' machines)."""
+    recipe = {name: value for name, value in config.items() if name not in ("models_dir", "prepared_dir",
+                                                                            "extra_train_dirs")}
+    return zlib.crc32(json.dumps(recipe, sort_keys=True, default=str).encode())
 
 
 def build_generator(config, dtype=None):
@@ -135,9 +140,13 @@ def build_pix2pix(config, class_weights=None):
     return model
 
 
-def class_weights_for(config, folder, train_data, batches=64):
+def class_weights_for(config, folder, train_data, batches=64, save=True):
     """Rebalancing weights of a classification run from its training colors (kept in the run folder,
-    so a resumed run uses the same ones); None for the regression objectives."""
+    so a resumed run uses the same ones); None for the regression objectives.
+
+    ``save``: write them to the run folder (only the chief does on a cluster; the other workers compute
+    the same numbers from the same, unsharded pipeline).
+    """
     if config["objective"] != "classification":
         return None
     path = folder / runs.PRIOR_NAME
@@ -146,21 +155,24 @@ def class_weights_for(config, folder, train_data, batches=64):
         prior = np.load(path)
     else:
         prior = objectives.color_prior((ab.numpy() for _, ab in train_data.take(batches)), centres)
-        np.save(path, prior)
+        if save:
+            temporary = path.with_name(f".{path.stem}.tmp.npy")  # whole or absent for a worker reading it
+            np.save(temporary, prior)
+            os.replace(temporary, path)
     return objectives.rebalancing_weights(prior, config["rebalance"])
 
 
-def make_datasets(config):
-    """(train, val) tf.data pipelines of (L, ab) from the prepared folder."""
+def make_datasets(config, drop_remainder=False):
+    """(train, val) tf.data pipelines of (L, ab) from the prepared folder (``drop_remainder``: whole batches)."""
     from colorgan.data import make_dataset
 
     train = make_dataset(config["prepared_dir"], "train", config["image_size"], config["batch_size"],
                          cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"],
-                         max_zoom=config["max_zoom"])
+                         max_zoom=config["max_zoom"], drop_remainder=drop_remainder)
     if config["steps_per_epoch"]:
         train = train.repeat()  # an epoch is then steps_per_epoch batches, whatever the split's size
     val = make_dataset(config["prepared_dir"], "val", config["image_size"], config["batch_size"],
-                       training=False, cache=config["cache"], shuffle=False)
+                       training=False, cache=config["cache"], shuffle=False, drop_remainder=drop_remainder)
     return train, val
 
 
@@ -201,37 +213,73 @@ def calibrate(folder, config=None, verbose=1):
     return chosen["gain"]
 
 
-def train(config=None, datasets=None, verbose=1, **overrides):
+def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     """Train (or resume) the run described by ``config``; returns a dict of the run's outcome.
 
     Args:
         config: parameters (see DEFAULTS), e.g. a notebook's parameters or a params/*.yaml profile.
         datasets: optional (train, val) tf.data datasets of (L, ab); default: ``make_datasets(config)``.
         verbose: Keras' fit verbosity (1: a progress bar per epoch).
+        cluster: ``auto`` (the cluster TF_CONFIG describes, else this machine) or ``slurm`` (the tasks of
+            this Slurm job step); see ``colorgan.distribute``. On a cluster every worker calls ``train``
+            with the same parameters; ``batch_size`` is the global batch.
     Returns:
-        {"run_dir", "config", "history" (this call's Keras history), "initial_epoch", "epoch", "step"}.
+        {"run_dir", "config", "history" (this call's Keras history), "initial_epoch", "epoch", "step",
+        "model", "chief" (False on the workers that write nothing)}.
     Raises:
         TrainingDiverged: a loss became NaN/inf; the last good checkpoint is left in place.
     """
     config = resolve_config(config, **overrides)
+    strategy = distribute.strategy(cluster)  # first: a cluster's collective ops are set up before any TF op
+    if distribute.is_multi_worker(strategy):
+        distribute.check_cluster_config(strategy, config["batch_size"], config["xla"])
     folder = run_dir(config)
-    state_path = folder / "checkpoint" / checkpoint.CHECKPOINT_NAME
-    resuming = state_path.is_file()
+    resuming = (folder / runs.CHECKPOINT_PATH).is_file()
     if resuming:
         _check_same_architecture(folder, config)
-    folder.mkdir(parents=True, exist_ok=True)
-    runs.write_config(folder, config)
+    chief = distribute.is_chief(strategy)
+    if chief:
+        folder.mkdir(parents=True, exist_ok=True)
+        runs.write_config(folder, config)
+    with distribute.write_folder(folder, strategy) as output:
+        outcome = _fit(config, strategy, folder, output, resuming, datasets, verbose)
+    if chief and config["calibrate"] and outcome["epoch"] >= config["epochs"] and \
+            (folder / runs.GENERATOR_NAME).is_file():
+        calibrate(folder, config, verbose)
+    return {"run_dir": folder, "config": config, "chief": chief, **outcome}
 
+
+def _fit(config, strategy, folder, output, resuming, datasets, verbose):
+    """Build (or restore) the model under ``strategy`` and ``fit`` it; run files go to ``output``
+    (the run folder, or a worker's temporary one), the checkpoint is restored from ``folder``."""
+    chief = output == folder
     keras.utils.set_random_seed(int(config["seed"]))  # python, numpy and TF random sources
     train_data, val_data = datasets if datasets is not None else make_datasets(config)
-    class_weights = class_weights_for(config, folder, train_data)
-    with _strategy().scope():
+    class_weights = class_weights_for(config, folder, train_data, save=chief)
+    with strategy.scope():
         model = build_pix2pix(config, class_weights)
     export_copy = build_generator(config, dtype="float32")
 
+    state_path = folder / runs.CHECKPOINT_PATH
     meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": None}
     initial_epoch = meta["epoch"]
+    fit_train, fit_val = train_data, val_data
+    if distribute.is_multi_worker(strategy):
+        distribute.check_agreement(strategy, resuming=resuming, epoch=initial_epoch, step=meta["step"],
+                                   parameters=_fingerprint(config))
+        # Whole batches for fit (the color monitor and the grids keep every validation photo).
+        whole = make_datasets(config, drop_remainder=True) if datasets is None else \
+            [data.rebatch(config["batch_size"], drop_remainder=True) for data in datasets]
+        fit_train, fit_val = (distribute.for_workers(data) for data in whole)
+        if fit_val.cardinality() == 0:
+            raise ValueError(f"the validation split holds fewer photos than one global batch ({config['batch_size']}); "
+                             "on a cluster validation takes whole batches")
+        distribute.fit_on_workers(model)
     if verbose:
+        if distribute.is_multi_worker(strategy):
+            role = "the chief: writes the run folder" if chief else "writes nothing to the run folder"
+            print(f"[colorgan] {distribute.worker_name(strategy)} of a cluster of {strategy.num_replicas_in_sync} "
+                  f"replicas, {role}", flush=True)
         if resuming:
             print(f"[colorgan] resuming {folder.name} after epoch {initial_epoch} (step {meta['step']})", flush=True)
         print(f"[colorgan] {config['objective']} objective, {precision.resolve(config['precision'])} compute",
@@ -242,37 +290,37 @@ def train(config=None, datasets=None, verbose=1, **overrides):
     # pre-training are preparation when an adversarial phase follows (every epoch competes otherwise).
     last_phase_from = config["warmup_epochs"] + config["critic_epochs"]
     last_phase_from = last_phase_from if last_phase_from < config["epochs"] else 0
-    export = callbacks.GeneratorExport(folder, export_copy, guard, best=meta["best"], first_epoch=last_phase_from,
+    export = callbacks.GeneratorExport(output, export_copy, guard, best=meta["best"], first_epoch=last_phase_from,
                                        min_ratio=config["min_colorfulness_ratio"])
-    saver = callbacks.Checkpoint(state_path, config["checkpoint_every"], config["epochs"], guard, export)
+    saver = callbacks.Checkpoint(output / runs.CHECKPOINT_PATH, config["checkpoint_every"], config["epochs"], guard,
+                                 export)
+    # Every worker runs every callback (same order, same collectives); only the chief's output is the run folder.
     run_callbacks = [
-        callbacks.PhaseSwitch(), guard, callbacks.EpochClock(folder / runs.HISTORY_NAME),
+        callbacks.PhaseSwitch(), guard, callbacks.EpochClock(output / runs.HISTORY_NAME),
         callbacks.LinearDecay(config["epochs"], config["decay_epochs"], config["generator_learning_rate"],
                               config["discriminator_learning_rate"]),
         callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data), guard), export,
-        callbacks.SampleGrid(folder / runs.SAMPLES_DIR, *_sample_batch(val_data, config["sample_count"]),
+        callbacks.SampleGrid(output / runs.SAMPLES_DIR, *_sample_batch(val_data, config["sample_count"]),
                              every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),
         saver,
-        keras.callbacks.CSVLogger(str(folder / runs.HISTORY_NAME), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(folder / runs.LOGS_DIR), write_graph=False),
+        keras.callbacks.CSVLogger(str(output / runs.HISTORY_NAME), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(output / runs.LOGS_DIR), write_graph=False),
     ]
     history = {}
     if initial_epoch < config["epochs"]:
-        history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
-                            initial_epoch=initial_epoch, steps_per_epoch=config["steps_per_epoch"],
-                            validation_steps=config["validation_steps"], callbacks=run_callbacks,
-                            shuffle=False, verbose=verbose).history  # the tf.data pipeline shuffles
+        with distribute.stop_when_a_worker_is_lost(strategy, state_path):
+            history = model.fit(fit_train, validation_data=fit_val, epochs=config["epochs"],
+                                initial_epoch=initial_epoch, steps_per_epoch=config["steps_per_epoch"],
+                                validation_steps=config["validation_steps"], callbacks=run_callbacks,
+                                shuffle=False, verbose=verbose).history  # the tf.data pipeline shuffles
     if guard.tripped:
         kept = saver.saved_epoch or (initial_epoch if resuming else None)
         where = f"the last good checkpoint (epoch {kept}) is kept in {state_path}" if kept else \
             "no checkpoint was written before it"
         raise TrainingDiverged(f"training stopped: {guard.message}; {where}. Lower the learning rates or "
                                "check the data for broken images.")
-    epoch = max(initial_epoch, saver.saved_epoch or 0)
-    if config["calibrate"] and epoch >= config["epochs"] and (folder / runs.GENERATOR_NAME).is_file():
-        calibrate(folder, config, verbose)
-    return {"run_dir": folder, "config": config, "history": history, "initial_epoch": initial_epoch,
-            "epoch": epoch, "step": int(model.generator_optimizer.iterations.numpy()), "model": model}
+    return {"history": history, "initial_epoch": initial_epoch, "epoch": max(initial_epoch, saver.saved_epoch or 0),
+            "step": int(model.generator_optimizer.iterations.numpy()), "model": model}
 
 
 def read_history(folder):

@@ -4,6 +4,9 @@ Parameters come from a profile (``--params params/train.yaml``), then ``-p name=
 (values parsed as YAML: ``-p epochs=5 -p xla=true``); a name neither training nor any notebook knows is
 refused with the list of known ones. Starting a run whose folder holds a checkpoint resumes it. The prepared folder must exist (``colorgan prepare`` or notebook 01).
 Example: ``colorgan train --params params/train.yaml --run-name photos256``.
+
+On several machines, run the same command on each: with ``TF_CONFIG`` describing the cluster, or with
+``--cluster slurm`` under ``srun`` (see ``colorgan.distribute``); ``batch_size`` is then the global batch.
 """
 
 HELP = "train or resume a run into models/<run_name>/ (the code of notebook 03)"
@@ -15,6 +18,9 @@ def add_arguments(parser):
     parser.add_argument("--run-name", help="run folder name under models_dir (overrides the profile)")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="override one parameter (repeatable)")
+    parser.add_argument("--cluster", choices=("auto", "slurm"), default="auto",
+                        help="auto: the cluster TF_CONFIG describes, else this machine; slurm: the tasks of this "
+                             "srun job step")
 
 
 def parameters(args):
@@ -45,15 +51,16 @@ def parameters(args):
 def run(args):
     import sys
 
-    from colorgan import training
+    from colorgan import distribute, training
 
     try:
-        outcome = training.train(parameters(args))
-    except training.TrainingDiverged as error:
+        outcome = training.train(parameters(args), cluster=args.cluster)
+    except (training.TrainingDiverged, distribute.WorkerLost) as error:
         print(f"error: {error}")
         return 1
     except ValueError as error:  # an unknown or invalid parameter, a missing prepared folder
         print(f"colorgan train: {error}", file=sys.stderr)
         return 2
-    print(f"[colorgan] {outcome['run_dir']}: epoch {outcome['epoch']}, step {outcome['step']}")
+    where = outcome["run_dir"] if outcome.get("chief", True) else "a worker (the chief writes the run folder)"
+    print(f"[colorgan] {where}: epoch {outcome['epoch']}, step {outcome['step']}")
     return 0

@@ -157,7 +157,7 @@ def load_center_crop(path, image_size):
 
 
 def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, training=None, cache=False,
-                 shuffle=True, seed=None, extra_dirs=(), max_zoom=JITTER_SCALE):
+                 shuffle=True, seed=None, extra_dirs=(), max_zoom=JITTER_SCALE, drop_remainder=False):
     """Batches of (L, ab) from one split of a prepared folder.
 
     Args:
@@ -171,9 +171,10 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
         extra_dirs: more prepared folders whose photos (both splits) join this split, e.g. a second
             dataset to train on that must not enter the validation split.
         max_zoom: training crops zoom in by a random factor in [1, max_zoom] (see ``jitter_window``).
+        drop_remainder: whole batches only (on a cluster every replica needs its share of each batch).
     Returns:
         tf.data.Dataset of (L, ab): float32 (B, S, S, 1) and (B, S, S, 2), both in [-1, 1].
-        The last batch may be smaller than ``batch_size``.
+        The last batch may be smaller than ``batch_size`` (unless ``drop_remainder``).
     """
     if not MIN_IMAGE_SIZE <= int(image_size) <= MAX_IMAGE_SIZE:
         raise ValueError(f"image_size must be in [{MIN_IMAGE_SIZE}, {MAX_IMAGE_SIZE}], got {image_size}")
@@ -207,4 +208,5 @@ def make_dataset(prepared_dir, split="train", image_size=256, batch_size=16, tra
                                                           num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(lambda image: evaluate(image, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.batch(int(batch_size), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return dataset.batch(int(batch_size), drop_remainder=drop_remainder,
+                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
