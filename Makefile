@@ -64,27 +64,31 @@ train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.y
 	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
 
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~7 CPU-minutes, ~7 min on 2 cores): notebooks 01 -> 03
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~19 CPU-minutes, ~15 min on 2 cores): notebooks 01 -> 03
 	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
 
-# The scoreboard: each recipe at about equal CPU-minutes on the shared photos (bsds500-test held out), then every
-# generator scored on the held-out photos beside gray. Runs resume, so an interrupted scoreboard continues.
-# Overrides are relative to params/cpu.yaml (the recipes ran with the paper's dropout 0.5 unless they say 0).
+# The scoreboard: each recipe on the shared photos (bsds500-test held out), then every generator scored on the
+# held-out photos beside gray. Runs resume, so an interrupted scoreboard continues. Overrides are relative to
+# params/cpu.yaml; the recipes before zoom pin the pix2pix crops and constant learning rates they ran with.
 HELD_OUT := ../shared/datasets/photos/bsds500-test
+PIX2PIX := max_zoom=1.1171875,decay_epochs=0
 RECIPES := \
-	paper:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=0,epochs=27 \
-	l1:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	huber:objective=huber,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	cls:objective=classification,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=31,epochs=31 \
-	cls_ema:objective=classification,dropout_rate=0.5,warmup_epochs=30,epochs=30 \
-	nogan:objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31 \
-	l1_ema:objective=l1,dropout_rate=0.5,warmup_epochs=60,epochs=60 \
-	l1_ema_nodrop:objective=l1,dropout_rate=0.0,warmup_epochs=40,epochs=40 \
-	l1_ema_cifar:objective=l1,dropout_rate=0.5,warmup_epochs=40,epochs=40,extra_train_dirs=[data/prepared/cifar]
+	paper:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=0,epochs=27 \
+	l1:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	huber:$(PIX2PIX),objective=huber,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
+	cls:$(PIX2PIX),objective=classification,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=31,epochs=31 \
+	cls_ema:$(PIX2PIX),objective=classification,dropout_rate=0.5,warmup_epochs=30,epochs=30 \
+	nogan:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31 \
+	l1_ema:$(PIX2PIX),objective=l1,dropout_rate=0.5,warmup_epochs=60,epochs=60 \
+	l1_ema_nodrop:$(PIX2PIX),objective=l1,dropout_rate=0.0,warmup_epochs=40,epochs=40 \
+	l1_ema_cifar:$(PIX2PIX),objective=l1,dropout_rate=0.5,warmup_epochs=40,epochs=40,extra_train_dirs=[data/prepared/cifar] \
+	zoom2:max_zoom=2.0,decay_epochs=0,warmup_epochs=40,epochs=40 \
+	zoom2_long:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120 \
+	zoom2_240:max_zoom=2.0,decay_epochs=120,warmup_epochs=240,epochs=240
 
 .PHONY: scoreboard
-scoreboard: $(STAMP) ## train each recipe (~5-10 CPU-minutes each), score all on held-out photos: docs/scoreboard/
-	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
+scoreboard: $(STAMP) ## train each recipe (5 to 43 CPU-minutes each), score all on held-out photos: docs/scoreboard/
+	$(COLORGAN) notebooks --params params/cpu.yaml 01
 	$(COLORGAN) prepare ../shared/datasets/cifar10-subset.zip --out data/prepared/cifar --size 32 --val-fraction 0
 	@for recipe in $(RECIPES); do name=$${recipe%%:*}; overrides=$${recipe#*:}; \
 		$(COLORGAN) train --params params/cpu.yaml --run-name sb_$$name -p sample_every=100 \
@@ -94,7 +98,9 @@ scoreboard: $(STAMP) ## train each recipe (~5-10 CPU-minutes each), score all on
 		"Huber only=models/sb_huber/generator.keras" "classification=models/sb_cls/generator.keras" \
 		"classification + EMA=models/sb_cls_ema/generator.keras" "L1, then NoGAN=models/sb_nogan/generator.keras" \
 		"L1 + EMA=models/sb_l1_ema/generator.keras" "L1 + EMA, no dropout=models/sb_l1_ema_nodrop/generator.keras" \
-		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "reference (cpu.yaml)=models/cpu/generator.keras"
+		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "no dropout + zoom 2=models/sb_zoom2/generator.keras" \
+		"reference (cpu.yaml)=models/sb_zoom2_long/generator.keras" \
+		"zoom 2, 240 epochs=models/sb_zoom2_240/generator.keras"
 
 # The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
 DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)

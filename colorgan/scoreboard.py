@@ -28,13 +28,17 @@ def score(entries, photo_paths, progress=None):
         try:
             minutes = float(runs.read_history(path)["cpu_minutes"][-1])
         except (runs.RunError, KeyError, IndexError):
-            minutes = float("nan")
+            minutes = None  # not a run folder (e.g. the shipped generator): no training history
         rows.append({"label": label, "psnr": result["model"]["psnr"], "ciede2000": result["model"]["ciede2000"],
                      "colorfulness": result["model"]["colorfulness"], "truth": result["real_colorfulness"],
                      "ab_explained": result["ab_explained"], "gain": generator.color_gain,
                      "working_size": generator.working_size, "cpu_minutes": minutes,
                      "n_images": result["n_images"]})
     return rows
+
+
+def _minutes(value):
+    return f"{value:.1f}" if value else "-"  # gray trains nothing; a file outside a run has no history
 
 
 def markdown(rows):
@@ -44,7 +48,7 @@ def markdown(rows):
     for row in rows:
         lines.append(f"| {row['label']} | {row['psnr']:.2f} | {row['ciede2000']:.2f} | "
                      f"{row['colorfulness']:.1f} ({row['truth']:.1f}) | {row['ab_explained']:.3f} | "
-                     f"{row['gain']:.2f} | {row['working_size'] or '-'} | {row['cpu_minutes']:.1f} |")
+                     f"{row['gain']:.2f} | {row['working_size'] or '-'} | {_minutes(row['cpu_minutes'])} |")
     return "\n".join(lines)
 
 

@@ -80,6 +80,8 @@ def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sam
         generator.get_layer("output_conv").bias.assign(bias)
         generator.save(run / runs.GENERATOR_NAME)
         runs.write_config(run, {"image_size": 32})
+        if label == "bluish":
+            (run / runs.HISTORY_NAME).write_text("epoch,cpu_minutes\n0,1.0\n1,2.5\n")
         entries.append((label, run / runs.GENERATOR_NAME))
     photos = sorted(folder.iterdir())
     rows = scoreboard.score(entries, photos)
@@ -88,6 +90,8 @@ def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sam
     assert rows[1]["colorfulness"] > 5 and rows[1]["psnr"] != rows[2]["psnr"] and all(r["n_images"] == 3 for r in rows)
     table = scoreboard.markdown(rows)
     assert table.splitlines()[2].startswith("| leave it gray |") and len(table.splitlines()) == 5
+    # CPU-minutes: the run's last history row; none for gray and for a file with no history beside it.
+    assert [line.rsplit("|", 2)[1].strip() for line in table.splitlines()[2:]] == ["-", "-", "2.5"]
     scoreboard.picture(entries, photos, tmp_path / "board.png", count=2)
     picture = cv2.imread(str(tmp_path / "board.png"))
     assert picture is not None and picture.shape[0] > 100
