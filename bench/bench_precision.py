@@ -19,11 +19,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import report  # noqa: E402  (first: it keeps TensorFlow's C++ start-up logs quiet)
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from bench_train import StepClock  # noqa: E402
-from common import report  # noqa: E402
 
 from colorgan import precision, training  # noqa: E402
 
