@@ -82,3 +82,21 @@ def test_verbose_goes_before_or_after_the_command(argv, verbose):
     from colorgan.cli import build_parser
 
     assert build_parser().parse_args(argv).verbose is verbose
+
+
+@pytest.mark.parametrize("script", sorted((PROJECT_ROOT / "bench").glob("bench_*.py")), ids=lambda path: path.name)
+def test_every_benchmark_quiets_tensorflow_before_anything_imports_it(script):
+    """`make bench` is quiet too: bench/common.py hides the logs, but only when imported before TensorFlow."""
+    import ast
+
+    heavy = {"keras", "tensorflow", "bench_train"}  # bench_train imports TensorFlow itself
+    order = []
+    for node in ast.parse(script.read_text()).body:
+        if isinstance(node, ast.Import):
+            order += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            order.append(node.module.split(".")[0])
+    loads_tensorflow = [index for index, name in enumerate(order) if name in heavy or name == "colorgan"]
+    assert "common" in order, f"{script.name} does not import bench/common.py"
+    assert not loads_tensorflow or order.index("common") < loads_tensorflow[0], \
+        f"{script.name} imports {order[loads_tensorflow[0]]} before common"
