@@ -72,8 +72,9 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
 
     table = []
     for working_size in working_sizes:
-        for gain in gains:
-            result = evaluate.evaluate(generator, photo_paths, working_size=working_size, color_gain=gain)
+        # One network pass per working size; each gain only rescales its ab.
+        results = evaluate.evaluate_gains(generator, photo_paths, gains, working_size=working_size)
+        for gain, result in zip(gains, results, strict=True):
             table.append({"gain": float(gain), "working_size": working_size or generator.working_size,
                           **{name: result["model"][name] for name in ("psnr", "ciede2000", "colorfulness")},
                           "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],

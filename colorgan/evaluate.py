@@ -65,10 +65,20 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
         "real_colorfulness",
         "per_image": [{"file", "model": {...}, "gray": {...}}], "skipped": [{"file", "reason"}]}.
     """
-    per_image, skipped = [], []
+    gain = inference.effective_gain(generator, color_strength, color_gain)
+    return evaluate_gains(generator, photo_paths, [gain], working_size, batch_size, progress)[0]
+
+
+def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None):
+    """``evaluate`` at each gain on ab (not scaled by the run's calibrated one) -> one result per gain.
+
+    The photos are read, the generator run and gray scored once; only joining and scoring repeat per
+    gain, since a gain scales the network's ab after the network (as ``inference._join`` applies it).
+    """
+    per_gain, gray_scores, skipped, names = [[] for _ in gains], [], [], []
     photo_paths = list(photo_paths)
     for start in range(0, len(photo_paths), batch_size):
-        photos, names = [], []
+        photos = []
         for path in photo_paths[start:start + batch_size]:
             try:
                 photos.append(images.read_rgb(path))
@@ -76,26 +86,32 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
             except images.ImageError as error:
                 skipped.append({"file": str(path), "reason": error.reason})
         grays = [gray_version(photo) for photo in photos]
-        colorized = inference.colorize_batch(generator, grays, working_size=working_size, batch_size=batch_size,
-                                             color_strength=color_strength, color_gain=color_gain)
-        for name, photo, gray, prediction in zip(names, photos, grays, colorized, strict=True):
-            per_image.append({"file": name, "model": metrics.image_metrics(prediction, photo),
-                              "gray": metrics.image_metrics(gray, photo),
-                              "real_colorfulness": metrics.colorfulness(photo)})
+        predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
+        gray_scores += [(metrics.image_metrics(gray, photo), metrics.colorfulness(photo))
+                        for photo, gray in zip(photos, grays, strict=True)]
+        for gain, scores in zip(gains, per_gain, strict=True):
+            scores += [metrics.image_metrics(inference._join(lightness, ab, gain), photo)
+                       for photo, (lightness, ab) in zip(photos, predicted, strict=True)]
         if progress is not None:
             progress(len(photo_paths[start:start + batch_size]))
-    if not per_image:
+    if not names:
         raise ValueError(f"none of the {len(photo_paths)} photos could be read: {skipped[:3]}")
-    model, gray = metrics.average([e["model"] for e in per_image]), metrics.average([e["gray"] for e in per_image])
-    return {
-        "n_images": len(per_image),
-        "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
-        "model": model,
-        "gray": gray,
-        "real_colorfulness": float(np.mean([entry["real_colorfulness"] for entry in per_image])),
-        "per_image": per_image,
-        "skipped": skipped,
-    }
+    gray = metrics.average([scores for scores, _ in gray_scores])
+    real_colorfulness = float(np.mean([colorfulness for _, colorfulness in gray_scores]))
+    results = []
+    for scores in per_gain:
+        model = metrics.average(scores)
+        results.append({
+            "n_images": len(names),
+            "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
+            "model": model,
+            "gray": gray,
+            "real_colorfulness": real_colorfulness,
+            "per_image": [{"file": name, "model": each, "gray": gray_each, "real_colorfulness": real}
+                          for name, each, (gray_each, real) in zip(names, scores, gray_scores, strict=True)],
+            "skipped": skipped,
+        })
+    return results
 
 
 def gray_wins(result):

@@ -176,16 +176,14 @@ def effective_gain(generator, color_strength=1.0, gain=None):
     return float(calibrated) * float(color_strength)
 
 
-def colorize_batch(generator, photos, working_size=None, batch_size=8, color_strength=1.0, color_gain=None):
-    """Colorize several photos (paths or arrays, any sizes) -> list of uint8 RGB, each of its input's size.
+def predict_ab(generator, photos, working_size=None, batch_size=8):
+    """The generator's ab for several photos, before any gain -> [(L (H, W) uint8, ab (h, w, 2) in [-1, 1])].
 
-    All photos share one square network input, so a batch goes through the generator in one call.
-    ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
-    replaces the run's calibrated gain.
+    All photos of a batch share one square network input, so a batch goes through the generator in one
+    call; each ab is cropped to the box its photo occupies at the working size (``_join`` scales it up).
     """
     import keras
 
-    gain = effective_gain(generator, color_strength, color_gain)
     working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
     if working_size < 1:
         raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
@@ -200,9 +198,19 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
         # sizes, which bilinear upsampling in a classification head cannot take.
         ab = keras.ops.convert_to_numpy(generator(np.stack(inputs)[..., None], training=False))  # (B, side, side, 2)
         ab = ab.astype(np.float32, copy=False)
-        results += [_join(each, ab[i, :h, :w], gain)
-                    for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
+        results += [(each, ab[i, :h, :w]) for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results
+
+
+def colorize_batch(generator, photos, working_size=None, batch_size=8, color_strength=1.0, color_gain=None):
+    """Colorize several photos (paths or arrays, any sizes) -> list of uint8 RGB, each of its input's size.
+
+    All photos share one square network input, so a batch goes through the generator in one call.
+    ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
+    replaces the run's calibrated gain.
+    """
+    gain = effective_gain(generator, color_strength, color_gain)
+    return [_join(lightness, ab, gain) for lightness, ab in predict_ab(generator, photos, working_size, batch_size)]
 
 
 def colorize(generator, image, working_size=None, color_strength=1.0):

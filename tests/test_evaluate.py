@@ -68,6 +68,20 @@ def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_file
     assert all(math.isfinite(value) for value in [*result["model"].values(), *result["gray"].values()])
 
 
+def test_several_gains_from_one_pass_score_exactly_as_evaluate_does_at_each_gain(run_folder):
+    from colorgan import inference
+
+    generator = inference.load_generator(run_folder / "run" / "generator.keras")
+    generator.get_layer("output_conv").bias.assign([0.3, -0.2])  # colors a gain visibly changes
+    paths = evaluate.list_photos(run_folder / "prepared" / "val")
+    results = evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4)
+    for gain, result in zip([0.5, 2.0], results, strict=True):
+        alone = evaluate.evaluate(generator, paths, batch_size=4, color_gain=gain)
+        assert result["model"] == alone["model"] and result["gray"] == alone["gray"]
+        assert result["per_image"] == alone["per_image"] and result["skipped"] == alone["skipped"]
+    assert results[0]["model"]["colorfulness"] < results[1]["model"]["colorfulness"]
+
+
 def test_table_says_when_gray_wins():
     names = list(metrics.BETTER)
     result = {"n_images": 2, "real_colorfulness": 30.0, "ab_explained": 0.25,
