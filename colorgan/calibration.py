@@ -17,7 +17,7 @@ the real photos' colorfulness; when no pair does, the pair with the best PSNR.
 import numpy as np
 
 MIN_COLORFULNESS_RATIO = 0.5
-GAINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+GAINS = (0.25, 0.5, 0.75, 1.0, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875, 2.0, 2.25, 2.5, 3.0)  # fine where it is chosen
 MARGIN_DB = 0.5
 MARGIN_CIEDE = 0.5
 

@@ -56,8 +56,10 @@ class Pix2Pix(keras.Model):
         warmup_epochs: generator-only epochs first (0 in the paper): the discriminator is not run.
         critic_epochs: then discriminator-only epochs against the frozen generator (DeOldify's NoGAN
             critic pre-training), so the adversarial phase starts with a critic that knows the fakes.
-        objective: ``l1``, ``huber``, ``l2`` or ``classification`` (needs a classification generator).
-        class_weights: (Q,) rebalancing weights for ``classification`` (default: all 1).
+        objective: ``l1``, ``huber``, ``l2``, ``l1_rebalanced`` or ``classification`` (needs a
+            classification generator).
+        class_weights: (Q,) rebalancing weights over ``objectives.gamut_bins()`` for ``classification``
+            and ``l1_rebalanced`` (default: all 1).
         adversarial_weight: weight of the GAN term in the generator's loss (1 in the paper).
         ema_decay: keep an exponential moving average of the generator's weights (0: off), e.g. 0.999.
     """
@@ -91,6 +93,14 @@ class Pix2Pix(keras.Model):
                 raise ValueError(f"class_weights must have one weight per bin ({len(self.centres)}), got "
                                  f"shape {weights.shape}")
             self.class_weights = weights.astype("float32")
+        self.weight_table = None
+        if self.objective == "l1_rebalanced":
+            centres = objectives.gamut_bins()
+            weights = np.ones(len(centres)) if class_weights is None else np.asarray(class_weights)
+            if weights.shape != (len(centres),):
+                raise ValueError(f"class_weights must have one weight per bin ({len(centres)}), got "
+                                 f"shape {weights.shape}")
+            self.weight_table = objectives.weight_table(centres, weights)
         self.l1_weight = float(l1_weight)
         self.label_smoothing = float(label_smoothing)
         self.warmup_epochs, self.critic_epochs = int(warmup_epochs), int(critic_epochs)
@@ -156,7 +166,8 @@ class Pix2Pix(keras.Model):
         """(generated ab, per-pixel reconstruction loss function of the true ab)."""
         if self.centres is None:
             generated = self.generator(lightness, training=training)
-            return generated, lambda ab: objectives.regression_loss(self.objective, ab, generated)
+            return generated, lambda ab: objectives.regression_loss(self.objective, ab, generated,
+                                                                               self.weight_table)
         logits, generated = self.trainer(lightness, training=training)
         return generated, lambda ab: objectives.classification_loss(ab, logits, self.centres, self.class_weights)
 

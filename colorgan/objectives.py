@@ -12,6 +12,11 @@ ab (Gaussian, sigma 5 around the true color), each pixel weighted by how rare it
 decoded to ab by the annealed mean: softmax(logits / T) then the expectation of the bin centres,
 T = 0.38 in the paper (T = 1: the mean, cautious; T -> 0: the mode, vivid but patchy).
 
+Rebalanced L1 (``l1_rebalanced``): the paper's L1 on the tanh output, each pixel weighted by the
+same rarity weights as the classification loss (the bin of its true color). The weighted median
+it converges to leans toward the rarer, saturated colors a gray patch could have, where plain L1
+settles on the common brownish ones; the ``rebalance`` mix sets how hard (1: plain L1).
+
 All values here are in the model's units (ab / 110, see ``colorgan.color``).
 """
 
@@ -19,7 +24,8 @@ import numpy as np
 
 from colorgan import color
 
-OBJECTIVES = ("l1", "huber", "l2", "classification")
+OBJECTIVES = ("l1", "huber", "l2", "classification", "l1_rebalanced")
+REBALANCED = ("classification", "l1_rebalanced")  # the objectives that weigh pixels by their color's rarity
 BIN_SIZE = 10.0  # Zhang et al.: grid size 10 in ab units
 SOFT_SIGMA = 5.0  # Zhang et al.: Gaussian soft-encoding, sigma 5
 REBALANCE_LAMBDA = 0.5  # Zhang et al.: mix the (smoothed) color prior with a uniform one, lambda = 1/2
@@ -67,11 +73,11 @@ def color_prior(ab_batches, centres, sigma=SOFT_SIGMA):
     Args:
         ab_batches: iterable of ab arrays (..., 2) in model units (e.g. a few hundred training batches).
     """
+    cells = grid_bins(centres)
     counts = np.zeros(len(centres), np.float64)
     for ab in ab_batches:
-        ab = np.asarray(ab, np.float32).reshape(-1, 2)
-        nearest = np.argmin(((ab[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        counts += np.bincount(nearest, minlength=len(centres))
+        counts += np.bincount(cells[cell_of(np.asarray(ab, np.float32).reshape(-1, 2), len(cells))],
+                              minlength=len(centres))
     if counts.sum() == 0:
         raise ValueError("no pixels to estimate the color prior from")
     prior = counts / counts.sum()
@@ -89,6 +95,40 @@ def rebalancing_weights(prior, mix=REBALANCE_LAMBDA):
     return (weights / np.sum(prior * weights)).astype(np.float32)
 
 
+def grid_bins(centres, bin_size=BIN_SIZE):
+    """(G, G) the gamut bin of each cell of the whole ab grid (cells outside the gamut: the nearest bin).
+
+    The gamut bins are cells of this grid (``gamut_bins``), so a color's bin is found by flooring
+    (``cell_of``), with no distance to every bin per pixel; a color on a cell border goes up.
+    """
+    cells = int(round(2 * color.AB_SCALE / bin_size))  # 22 cells of 10 across [-110, 110]
+    grid = (np.arange(cells) - cells / 2 + 0.5) * bin_size / color.AB_SCALE
+    points = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 1, 2)
+    return np.argmin(((points - np.asarray(centres)[None]) ** 2).sum(-1), axis=1).reshape(cells, cells)
+
+
+def cell_of(ab, cells, bin_size=BIN_SIZE, ops=np):
+    """ab (..., 2) in model units -> (..., 2) integer grid cell, clipped to the grid (numpy, or ``ops=tf``)."""
+    scaled = ops.floor(ab * (color.AB_SCALE / bin_size)) + cells // 2
+    if ops is np:
+        return tuple(np.clip(scaled, 0, cells - 1).astype(np.int64).T)
+    import tensorflow as tf
+
+    return tf.clip_by_value(tf.cast(scaled, tf.int32), 0, cells - 1)
+
+
+def weight_table(centres, weights, bin_size=BIN_SIZE):
+    """(G, G) lookup table over the ab grid: the weight of each cell's bin (``grid_bins``)."""
+    return np.asarray(weights, np.float32)[grid_bins(centres, bin_size)]
+
+
+def pixel_weights(ab, table):
+    """ab (..., 2) in model units -> (...) the weight of each pixel's color bin, from ``weight_table``."""
+    import tensorflow as tf
+
+    return tf.gather_nd(tf.constant(table), cell_of(tf.cast(ab, tf.float32), table.shape[0], ops=tf))
+
+
 def annealed_mean(logits, centres, temperature=DECODE_TEMPERATURE):
     """Logits (..., Q) -> ab (..., 2) in model units: E[centre] under softmax(logits / T) (a convex combination)."""
     import tensorflow as tf
@@ -97,13 +137,20 @@ def annealed_mean(logits, centres, temperature=DECODE_TEMPERATURE):
     return tf.tensordot(probabilities, tf.constant(centres), axes=[[-1], [0]])
 
 
-def regression_loss(name, ab, generated):
-    """Per-pixel loss (B, H, W) of ``generated`` against ``ab`` for a regression objective."""
+def regression_loss(name, ab, generated, table=None):
+    """Per-pixel loss (B, H, W) of ``generated`` against ``ab`` for a regression objective.
+
+    ``table``: the ``weight_table`` of ``l1_rebalanced`` (needed by it, ignored by the others).
+    """
     import tensorflow as tf
 
     error = tf.cast(generated, tf.float32) - ab
     if name == "l1":
         return tf.reduce_mean(tf.abs(error), axis=-1)
+    if name == "l1_rebalanced":
+        if table is None:
+            raise ValueError("l1_rebalanced needs the weight table of the run's color prior")
+        return tf.reduce_mean(tf.abs(error), axis=-1) * pixel_weights(ab, table)
     if name == "l2":
         return tf.reduce_mean(tf.square(error), axis=-1)
     if name == "huber":

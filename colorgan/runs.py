@@ -5,7 +5,7 @@
         generator.keras        the chosen generator (``calibration.choose_epoch``'s rule), float32
         generator_last.keras   the generator after the last completed epoch
         color_strength.json    the calibrated gain on ab (and working size) that ``colorize`` applies by default
-        color_prior.npy        the training colors' distribution over ab bins (classification runs)
+        color_prior.npy        the training colors' distribution over ab bins (classification, l1_rebalanced)
         checkpoint/state.npz   both networks, both optimizers, moving average, epoch, step, random state
         samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
         logs/                  TensorBoard

@@ -33,9 +33,9 @@ DEFAULTS = {
     "discriminator_learning_rate": gan.LEARNING_RATE,
     "decay_epochs": 0,  # the last epochs decay both learning rates linearly toward 0 (the paper: 100 of 200)
     "l1_weight": gan.L1_WEIGHT,  # lambda: weight of the reconstruction objective beside the GAN term
-    "objective": "l1",  # the paper's; or huber, l2, classification (see colorgan.objectives)
+    "objective": "l1",  # the paper's; or huber, l2, l1_rebalanced, classification (see colorgan.objectives)
     "decode_temperature": objectives.DECODE_TEMPERATURE,  # classification: annealed-mean temperature
-    "rebalance": objectives.REBALANCE_LAMBDA,  # classification: uniform share of the prior (1 = no rebalancing)
+    "rebalance": objectives.REBALANCE_LAMBDA,  # classification, l1_rebalanced: uniform share of the prior (1 = none)
     "warmup_epochs": 0,  # generator alone first (the discriminator is not run)
     "critic_epochs": 0,  # then the discriminator alone against the frozen generator (NoGAN)
     "adversarial_weight": 1.0,  # weight of the GAN term in the generator's loss
@@ -46,9 +46,10 @@ DEFAULTS = {
     "strength_margin_db": calibration.MARGIN_DB,  # the color strength: beat gray by this much PSNR
     "strength_margin_ciede": calibration.MARGIN_CIEDE,  # ... and this much CIEDE2000, on the validation photos
     "calibrate": True,
-    # Working sizes (x image_size) the calibration tries: crops cover a photo's short side at image_size, so a
-    # photo seen with its long side at 2 x image_size shows objects at about the scale training saw them.
-    "working_size_factors": [1, 1.5, 2],
+    # Working sizes (x image_size) the calibration tries: crops cover half to all of a photo's short side at
+    # image_size, so a photo seen with its long side at 2-2.5 x image_size shows objects at about the scales
+    # training saw. Not beyond: the validation photos' long side is ~2.7 x image_size (prepared_size 2x).
+    "working_size_factors": [1, 1.5, 2, 2.5],
     "xla": False,
     "cache": False,
     "seed": 0,
@@ -141,13 +142,13 @@ def build_pix2pix(config, class_weights=None):
 
 
 def class_weights_for(config, folder, train_data, batches=64, save=True):
-    """Rebalancing weights of a classification run from its training colors (kept in the run folder,
-    so a resumed run uses the same ones); None for the regression objectives.
+    """Rebalancing weights of a classification or l1_rebalanced run from its training colors (kept in the run folder,
+    so a resumed run uses the same ones); None for the other objectives.
 
     ``save``: write them to the run folder (only the chief does on a cluster; the other workers compute
     the same numbers from the same, unsharded pipeline).
     """
-    if config["objective"] != "classification":
+    if config["objective"] not in objectives.REBALANCED:
         return None
     path = folder / runs.PRIOR_NAME
     centres = objectives.gamut_bins()

@@ -80,3 +80,52 @@ def test_regression_losses():
                                [[[0.5 * 0.02**2 / delta, 0.5 - delta / 2]]], rtol=1e-5)
     with pytest.raises(ValueError, match="objective"):
         objectives.check_objective("l3")
+
+
+def test_pixel_weights_are_the_weight_of_each_colors_own_bin(centres):
+    weights = np.random.default_rng(3).uniform(0.2, 5.0, len(centres)).astype("float32")
+    table = objectives.weight_table(centres, weights)
+    # Real colors (inside the sRGB gamut), so each lies in a gamut bin: the nearest centre is its own.
+    rgb = np.random.default_rng(4).uniform(0, 1, (3000, 1, 3)).astype("float32")
+    ab = color.rgb_to_lab_np(rgb)[:, 0, 1:] / color.AB_SCALE
+    nearest = np.argmin(((ab[:, None] - centres[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(objectives.pixel_weights(tf.constant(ab), table).numpy(), weights[nearest])
+    # The extremes of the model's range fall in the edge cells, not outside the table.
+    edges = objectives.pixel_weights(tf.constant([[1.0, 1.0], [-1.0, -1.0]]), table).numpy()
+    assert np.isin(edges, weights).all()
+
+
+def test_rebalanced_l1_is_l1_times_the_true_colors_weight(centres):
+    ab = tf.constant([[[[0.0, 0.0], [0.4, -0.4]]]])
+    generated = tf.constant([[[[0.1, 0.1], [0.0, 0.0]]]])
+    weights = np.ones(len(centres), np.float32)
+    rare = np.argmin(((centres - [0.4, -0.4]) ** 2).sum(-1))
+    weights[rare] = 7.0
+    table = objectives.weight_table(centres, weights)
+    loss = objectives.regression_loss("l1_rebalanced", ab, generated, table).numpy()
+    np.testing.assert_allclose(loss, [[[0.1, 0.4 * 7.0]]], rtol=1e-6)
+    with pytest.raises(ValueError, match="weight table"):
+        objectives.regression_loss("l1_rebalanced", ab, generated)
+
+
+def test_rebalancing_moves_the_l1_optimum_from_the_common_color_toward_the_rare_ones(centres):
+    """Three gray pixels, one pale and one deep color: L1's best single answer is gray (the median);
+    rebalancing gives each distinct color about the same total weight, so the weighted median is the
+    middle color, the pale one."""
+    ab = tf.constant([[[[0.0, 0.0]] * 3 + [[0.0, 0.3], [0.0, 0.5]]]])  # (1, 1, 5, 2)
+    prior = objectives.color_prior([ab.numpy()], centres)
+    table = objectives.weight_table(centres, objectives.rebalancing_weights(prior, mix=0.5))
+    gray, pale, deep = objectives.pixel_weights(ab, table).numpy()[0, 0, 2:]
+    assert pale > 2 * gray and deep > 2 * gray
+
+    def best_constant(name, table=None):
+        guess = tf.Variable([0.1, 0.1])
+        optimizer = keras.optimizers.SGD(0.005)
+        for _ in range(600):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(objectives.regression_loss(name, ab, tf.broadcast_to(guess, ab.shape), table))
+            optimizer.apply([tape.gradient(loss, guess)], [guess])
+        return guess.numpy()
+
+    np.testing.assert_allclose(best_constant("l1"), [0.0, 0.0], atol=0.02)
+    np.testing.assert_allclose(best_constant("l1_rebalanced", table), [0.0, 0.3], atol=0.02)

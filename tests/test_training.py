@@ -105,7 +105,7 @@ def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, t
     assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
     strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
     assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
-    assert {row["working_size"] for row in strength["table"]} == {32, 48, 64}  # 1x, 1.5x, 2x image_size
+    assert {row["working_size"] for row in strength["table"]} == {32, 48, 64, 80}  # 1x, 1.5x, 2x, 2.5x image_size
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
 
@@ -193,3 +193,33 @@ def test_warmup_epochs_do_not_compete_for_the_chosen_generator(tmp_path):
     assert (tmp_path / "generator_last.keras").is_file() and not (tmp_path / "generator.keras").exists()
     export.on_epoch_end(1, {"val_psnr": 22.0, **figures})
     assert (tmp_path / "generator.keras").is_file() and export.best == (True, 22.0)
+
+
+def test_a_rebalanced_l1_run_keeps_its_color_prior_and_weighs_with_it(prepared, tmp_path):
+    from colorgan import models, objectives, runs
+
+    config = training.resolve_config(tiny_config(prepared, tmp_path, objective="l1_rebalanced", rebalance=0.5))
+    train_data, _ = training.make_datasets(config)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    weights = training.class_weights_for(config, folder, train_data, batches=2)
+    prior = np.load(folder / runs.PRIOR_NAME)
+    np.testing.assert_allclose(weights, objectives.rebalancing_weights(prior, 0.5))
+    assert weights.max() > 2 * weights.min()
+    model = training.build_pix2pix(config, class_weights=weights)
+    assert models.bin_centres(model.generator) is None  # a plain tanh U-Net, as for l1
+    assert np.isin(model.weight_table, weights).all() and model.weight_table.max() > 2 * model.weight_table.min()
+    assert training.class_weights_for({**config, "objective": "l1"}, folder, train_data) is None
+
+
+def test_calibrate_again_with_other_working_sizes(prepared, tmp_path, capsys):
+    from colorgan import cli, runs
+
+    training.train(tiny_config(prepared, tmp_path, epochs=1, calibrate=False), verbose=0)
+    folder = tmp_path / "tiny"
+    assert not (folder / runs.STRENGTH_NAME).exists()
+    assert cli.main(["calibrate", str(folder), "--working-size-factors", "1", "2"]) == 0
+    strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
+    assert {row["working_size"] for row in strength["table"]} == {32, 64}
+    assert cli.main(["calibrate", str(folder), "--working-size-factors", "0"]) == 2
+    assert "must be positive" in capsys.readouterr().err

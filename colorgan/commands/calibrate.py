@@ -1,7 +1,7 @@
 """Calibrate a run's color strength again: the gain on ab that ``colorize`` applies by default.
 
-Training does this after its last epoch; run it again after changing the margins (``-p`` as in
-``colorgan train``) or after choosing another generator.keras. Writes color_strength.json.
+Training does this after its last epoch; run it again after changing the margins or the working
+sizes tried, or after choosing another generator.keras. Writes color_strength.json.
 """
 
 import sys
@@ -14,6 +14,9 @@ def add_arguments(parser):
     parser.add_argument("--margin-db", type=float, default=None, help="PSNR to beat gray by (default: the run's, 0.5)")
     parser.add_argument("--margin-ciede", type=float, default=None,
                         help="CIEDE2000 to beat gray by (default: the run's, 0.5)")
+    parser.add_argument("--working-size-factors", type=float, nargs="+", default=None, metavar="F",
+                        help="working sizes to try, as multiples of the run's image_size "
+                             "(default: the run's, e.g. 1 1.5 2 2.5)")
 
 
 def run(args):
@@ -29,6 +32,11 @@ def run(args):
         config["strength_margin_db"] = args.margin_db
     if args.margin_ciede is not None:
         config["strength_margin_ciede"] = args.margin_ciede
+    if args.working_size_factors is not None:
+        if min(args.working_size_factors) <= 0:
+            print(f"error: --working-size-factors must be positive, got {args.working_size_factors}", file=sys.stderr)
+            return 2
+        config["working_size_factors"] = args.working_size_factors
     try:
         training.calibrate(folder, config)
     except ValueError as error:
