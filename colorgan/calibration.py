@@ -8,8 +8,9 @@ colorful epoch by PSNR wins, and only when no epoch is colorful, the best by PSN
 alone is never the rule: it rewards the sepia average.
 
 The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the
-generator sees a photo at (its long side), chosen together on the validation photos at full
-resolution: the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
+generator sees a photo at (its long side), chosen together on the validation photos as users colorize
+them, at their original size (the source files the prepared copies were made from, where unchanged;
+else the prepared copies): the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
 ``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the photo gray) without passing
 the real photos' colorfulness; when no pair does, the pair with the best PSNR.
 """
@@ -73,7 +74,8 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
     table = []
     for working_size in working_sizes:
         # One network pass per working size; each gain only rescales its ab.
-        results = evaluate.evaluate_gains(generator, photo_paths, gains, working_size=working_size)
+        results = evaluate.evaluate_gains(generator, photo_paths, gains, working_size=working_size,
+                                          metric_names=("psnr", "ciede2000", "colorfulness"))
         for gain, result in zip(gains, results, strict=True):
             table.append({"gain": float(gain), "working_size": working_size or generator.working_size,
                           **{name: result["model"][name] for name in ("psnr", "ciede2000", "colorfulness")},

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from skimage import color as skcolor
 
 from colorgan import color, images, inference, metrics
 from colorgan.paths import resolve
@@ -69,12 +70,16 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
     return evaluate_gains(generator, photo_paths, [gain], working_size, batch_size, progress)[0]
 
 
-def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None):
+def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None,
+                   metric_names=None):
     """``evaluate`` at each gain on ab (not scaled by the run's calibrated one) -> one result per gain.
 
     The photos are read, the generator run and gray scored once; only joining and scoring repeat per
     gain, since a gain scales the network's ab after the network (as ``inference._join`` applies it).
+    ``metric_names``: the metrics to compute (default: all; ``ab_mse`` is always among them).
     """
+    if metric_names is not None:
+        metric_names = tuple(dict.fromkeys([*metric_names, "ab_mse"]))
     per_gain, gray_scores, skipped, names = [[] for _ in gains], [], [], []
     photo_paths = list(photo_paths)
     for start in range(0, len(photo_paths), batch_size):
@@ -86,12 +91,13 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
             except images.ImageError as error:
                 skipped.append({"file": str(path), "reason": error.reason})
         grays = [gray_version(photo) for photo in photos]
+        truths_lab = [skcolor.rgb2lab(photo) for photo in photos]  # once per photo, not once per gain
         predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
-        gray_scores += [(metrics.image_metrics(gray, photo), metrics.colorfulness(photo))
-                        for photo, gray in zip(photos, grays, strict=True)]
+        gray_scores += [(metrics.image_metrics(gray, photo, metric_names, lab), metrics.colorfulness(photo))
+                        for photo, gray, lab in zip(photos, grays, truths_lab, strict=True)]
         for gain, scores in zip(gains, per_gain, strict=True):
-            scores += [metrics.image_metrics(inference._join(lightness, ab, gain), photo)
-                       for photo, (lightness, ab) in zip(photos, predicted, strict=True)]
+            scores += [metrics.image_metrics(inference._join(lightness, ab, gain), photo, metric_names, lab)
+                       for photo, (lightness, ab), lab in zip(photos, predicted, truths_lab, strict=True)]
         if progress is not None:
             progress(len(photo_paths[start:start + batch_size]))
     if not names:

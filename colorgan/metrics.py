@@ -91,24 +91,33 @@ def ab_mae(ab_prediction, ab_truth):
     return float(np.mean(np.abs(color.ab_to_model_np(ab_prediction) - color.ab_to_model_np(ab_truth))))
 
 
-def image_metrics(prediction, truth):
-    """All metrics of one colorized uint8 RGB image against the real one -> {name: float}."""
+def image_metrics(prediction, truth, names=None, truth_lab=None):
+    """The metrics of one colorized uint8 RGB image against the real one -> {name: float}.
+
+    ``names``: only these (default: all of ``BETTER``; the calibration needs four of them, and SSIM
+    and AUC are the slow ones). ``truth_lab``: the truth in Lab when already converted (the same photo
+    scored at several gains).
+    """
     prediction, truth = _check_pair(prediction, truth)
-    lab_prediction, lab_truth = skcolor.rgb2lab(prediction), skcolor.rgb2lab(truth)
-    truth_colorfulness = colorfulness(truth)
+    names = tuple(BETTER) if names is None else tuple(names)
+    lab_prediction = skcolor.rgb2lab(prediction)
+    lab_truth = skcolor.rgb2lab(truth) if truth_lab is None else truth_lab
     values = {
-        "psnr": psnr(prediction, truth),
-        "ssim": ssim(prediction, truth),
-        "ciede2000": ciede2000(lab_prediction, lab_truth),
-        "colorfulness": colorfulness(prediction),
-        "auc": ab_auc(lab_prediction[..., 1:], lab_truth[..., 1:]),
-        "ab_mae": ab_mae(lab_prediction[..., 1:], lab_truth[..., 1:]),
+        "psnr": lambda: psnr(prediction, truth),
+        "ssim": lambda: ssim(prediction, truth),
+        "ciede2000": lambda: ciede2000(lab_prediction, lab_truth),
+        "colorfulness": lambda: colorfulness(prediction),
+        "auc": lambda: ab_auc(lab_prediction[..., 1:], lab_truth[..., 1:]),
+        "ab_mae": lambda: ab_mae(lab_prediction[..., 1:], lab_truth[..., 1:]),
         # Mean squared ab error in Lab units; for the gray baseline it is the truth's ab energy, so
         # 1 - model / gray over a set of photos is the share of ab variance explained.
-        "ab_mse": float(np.mean(np.square(lab_prediction[..., 1:] - lab_truth[..., 1:]))),
+        "ab_mse": lambda: float(np.mean(np.square(lab_prediction[..., 1:] - lab_truth[..., 1:]))),
+        "colorfulness_gap": lambda: colorfulness(prediction) - colorfulness(truth),
     }
-    values["colorfulness_gap"] = values["colorfulness"] - truth_colorfulness
-    return {name: values[name] for name in BETTER}
+    unknown = set(names) - set(values)
+    if unknown:
+        raise ValueError(f"unknown metrics {sorted(unknown)}; known: {list(BETTER)}")
+    return {name: values[name]() for name in names}
 
 
 def average(per_image):

@@ -195,22 +195,24 @@ def calibrate(folder, config=None, verbose=1):
     ``config``: the run's (default: its config.json, with today's defaults for names it lacks).
     """
     from colorgan import inference
-    from colorgan.data import list_images
+    from colorgan.data.layout import original_photos, split_folder
 
     folder = runs.folder_of(folder)
     saved = runs.read_config(folder)
     config = {**DEFAULTS, **(config or {name: value for name, value in saved.items() if name in DEFAULTS})}
 
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
-    photos = list_images(config["prepared_dir"], "val")
+    photos = original_photos(config["prepared_dir"], "val")  # as users colorize them: full size
+    originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
     sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
     chosen, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
                                                    margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
     runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"],
-                        rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "), photos=len(photos), table=table)
+                        rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "), photos=len(photos),
+                        originals=originals, table=table)
     if verbose:
-        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos: gain {chosen['gain']} at "
-              f"working size {chosen['working_size']}", flush=True)
+        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
+              f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)
     return chosen["gain"]
 
 

@@ -382,3 +382,27 @@ def test_a_heic_dropped_for_want_of_the_plugin_is_read_once_it_is_there(tmp_path
     reason = _manifest(tmp_path / "out")[0]["reason"]
     assert "pip install pillow-heif" in reason
     assert _run([folder], tmp_path / "out")["kept"] == 1  # same file, plugin installed: looked at again
+
+
+def test_original_photos_are_the_unchanged_sources_of_a_split(tmp_path, sample_photos):
+    from colorgan.data import original_photos
+
+    folder = tmp_path / "photos"
+    for i, photo in enumerate(_crops(sample_photos, 6, side=64)):
+        _save(photo, folder / f"{i}.png")
+    out = tmp_path / "out"
+    _run([folder], out, size=SIZE, val_fraction=0.5)
+    prepared = list_images(out, "val")
+    originals = original_photos(out, "val")
+    assert len(originals) == len(prepared) >= 1
+    kept = {Path(r["source"]).name: r["file"] for r in _manifest(out) if r.get("split") == "val"}
+    assert sorted(p.name for p in originals) == sorted(kept) and all(p.parent == folder for p in originals)
+    assert Image.open(originals[0]).size == (96, 64)  # the original size, not the prepared SIZE
+    # A source changed since preparation is another photo: its prepared copy stands in.
+    changed = originals[0]
+    _save(np.zeros((64, 96, 3), np.uint8) + 90, changed)
+    again = original_photos(out, "val")
+    assert changed not in again and out / kept[changed.name] in again and len(again) == len(prepared)
+    # So does every photo of a zip source, and without a manifest the prepared copies are the list.
+    (out / "manifest.jsonl").unlink()
+    assert original_photos(out, "val") == prepared

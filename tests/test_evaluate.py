@@ -80,6 +80,12 @@ def test_several_gains_from_one_pass_score_exactly_as_evaluate_does_at_each_gain
         assert result["model"] == alone["model"] and result["gray"] == alone["gray"]
         assert result["per_image"] == alone["per_image"] and result["skipped"] == alone["skipped"]
     assert results[0]["model"]["colorfulness"] < results[1]["model"]["colorfulness"]
+    # Only the calibration's metrics: the same numbers, and nothing else computed.
+    lean = evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4, metric_names=["psnr", "ciede2000"])
+    for full, few in zip(results, lean, strict=True):
+        assert set(few["model"]) == {"psnr", "ciede2000", "ab_mse"}
+        assert few["model"] == {name: full["model"][name] for name in few["model"]}
+        assert few["ab_explained"] == full["ab_explained"]
 
 
 def test_table_says_when_gray_wins():

@@ -6,6 +6,7 @@
     <out>/manifest.jsonl     one JSON record per source file found (kept or dropped, and why)
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -26,6 +27,32 @@ def list_images(prepared_dir, split="train"):
         raise ValueError(f"{folder} does not exist: prepare a dataset first (colorgan prepare ... --out "
                          f"{resolve(prepared_dir)})")
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def original_photos(prepared_dir, split="val"):
+    """The photos of one split at their original resolution, as users colorize them -> sorted paths.
+
+    Each prepared photo is replaced by the source file it was made from (manifest.jsonl) when that file
+    is still there with the same content (its sha256); otherwise (moved, changed, inside a zip or
+    downloaded) the prepared copy stands in. Falls back to ``list_images`` without a manifest.
+    """
+    prepared = {path.name: path for path in list_images(prepared_dir, split)}
+    try:
+        records = read_manifest(prepared_dir)
+    except ValueError:
+        return sorted(prepared.values())
+    photos = dict(prepared)
+    for record in records:
+        name = Path(record.get("file", "")).name
+        if record.get("status") != "kept" or record.get("split") != split or name not in prepared:
+            continue
+        source = Path(record["source"])
+        try:
+            if source.is_file() and hashlib.sha256(source.read_bytes()).hexdigest() == record["sha256"]:
+                photos[name] = source
+        except OSError:
+            pass  # unreadable now: the prepared copy stands in
+    return [photos[name] for name in sorted(photos)]
 
 
 def split_folder(prepared_dir, split) -> Path:
