@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from skimage import color as skcolor
 
 from colorgan import color, images, inference, metrics
 from colorgan.paths import resolve
@@ -91,7 +90,7 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
             except images.ImageError as error:
                 skipped.append({"file": str(path), "reason": error.reason})
         grays = [gray_version(photo) for photo in photos]
-        truths_lab = [skcolor.rgb2lab(photo) for photo in photos]  # once per photo, not once per gain
+        truths_lab = [metrics.to_lab(photo) for photo in photos]  # once per photo, not once per gain
         predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
         gray_scores += [(metrics.image_metrics(gray, photo, metric_names, lab), metrics.colorfulness(photo))
                         for photo, gray, lab in zip(photos, grays, truths_lab, strict=True)]

@@ -91,17 +91,23 @@ def ab_mae(ab_prediction, ab_truth):
     return float(np.mean(np.abs(color.ab_to_model_np(ab_prediction) - color.ab_to_model_np(ab_truth))))
 
 
+def to_lab(rgb):
+    """uint8 RGB -> CIE Lab in float32 (scikit-image's conversion; float32 makes CIEDE2000 ~3x faster than
+    float64, with averages equal to ~1e-6)."""
+    return skcolor.rgb2lab(np.asarray(rgb, np.float32) / np.float32(255.0))
+
+
 def image_metrics(prediction, truth, names=None, truth_lab=None):
     """The metrics of one colorized uint8 RGB image against the real one -> {name: float}.
 
     ``names``: only these (default: all of ``BETTER``; the calibration needs four of them, and SSIM
     and AUC are the slow ones). ``truth_lab``: the truth in Lab when already converted (the same photo
-    scored at several gains).
+    scored at several gains), from ``to_lab``.
     """
     prediction, truth = _check_pair(prediction, truth)
     names = tuple(BETTER) if names is None else tuple(names)
-    lab_prediction = skcolor.rgb2lab(prediction)
-    lab_truth = skcolor.rgb2lab(truth) if truth_lab is None else truth_lab
+    lab_prediction = to_lab(prediction)
+    lab_truth = to_lab(truth) if truth_lab is None else truth_lab
     values = {
         "psnr": lambda: psnr(prediction, truth),
         "ssim": lambda: ssim(prediction, truth),

@@ -103,7 +103,7 @@ def test_average_skips_undefined_values():
 def test_a_subset_of_metrics_with_a_precomputed_truth_gives_the_same_numbers(photo):
     prediction = np.clip(photo.astype(int) + [12, -5, 3], 0, 255).astype(np.uint8)
     full = metrics.image_metrics(prediction, photo)
-    few = metrics.image_metrics(prediction, photo, ["ciede2000", "psnr"], truth_lab=skcolor.rgb2lab(photo))
+    few = metrics.image_metrics(prediction, photo, ["ciede2000", "psnr"], truth_lab=metrics.to_lab(photo))
     assert list(few) == ["ciede2000", "psnr"] and few == {name: full[name] for name in few}
     with pytest.raises(ValueError, match="unknown metrics"):
         metrics.image_metrics(prediction, photo, ["sharpness"])
