@@ -64,7 +64,7 @@ train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.y
 	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
 
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~19 CPU-minutes, ~15 min on 2 cores): notebooks 01 -> 03
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~21 CPU-minutes, ~17 min on 2 cores): notebooks 01 -> 03
 	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
 
 # The scoreboard: each recipe on the shared photos (bsds500-test held out), then every generator scored on the
@@ -84,11 +84,13 @@ RECIPES := \
 	l1_ema_cifar:$(PIX2PIX),objective=l1,dropout_rate=0.5,warmup_epochs=40,epochs=40,extra_train_dirs=[data/prepared/cifar] \
 	zoom2:max_zoom=2.0,decay_epochs=0,warmup_epochs=40,epochs=40 \
 	zoom2_long:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120 \
-	zoom2_240:max_zoom=2.0,decay_epochs=120,warmup_epochs=240,epochs=240
+	zoom2_240:max_zoom=2.0,decay_epochs=120,warmup_epochs=240,epochs=240 \
+	size128:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120,image_size=128,prepared_dir=data/prepared/cpu192
 
 .PHONY: scoreboard
-scoreboard: $(STAMP) ## train each recipe (5 to 43 CPU-minutes each), score all on held-out photos: docs/scoreboard/
+scoreboard: $(STAMP) ## train each recipe (5 to 54 CPU-minutes each), score all on held-out photos: docs/scoreboard/
 	$(COLORGAN) notebooks --params params/cpu.yaml 01
+	$(COLORGAN) notebooks --params params/cpu.yaml -p prepared_size=192 -p prepared_dir=data/prepared/cpu192 01
 	$(COLORGAN) prepare ../shared/datasets/cifar10-subset.zip --out data/prepared/cifar --size 32 --val-fraction 0
 	@for recipe in $(RECIPES); do name=$${recipe%%:*}; overrides=$${recipe#*:}; \
 		$(COLORGAN) train --params params/cpu.yaml --run-name sb_$$name -p sample_every=100 \
@@ -100,7 +102,8 @@ scoreboard: $(STAMP) ## train each recipe (5 to 43 CPU-minutes each), score all 
 		"L1 + EMA=models/sb_l1_ema/generator.keras" "L1 + EMA, no dropout=models/sb_l1_ema_nodrop/generator.keras" \
 		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "no dropout + zoom 2=models/sb_zoom2/generator.keras" \
 		"reference (cpu.yaml)=models/sb_zoom2_long/generator.keras" \
-		"zoom 2, 240 epochs=models/sb_zoom2_240/generator.keras"
+		"zoom 2, 240 epochs=models/sb_zoom2_240/generator.keras" \
+		"128-px crops=models/sb_128/generator.keras"
 
 # The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
 DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)

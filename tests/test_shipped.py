@@ -66,11 +66,13 @@ def test_the_shipped_file_loads_in_plain_keras_and_colorizes(sample_photos):
     assert plain.output_shape == (None, None, None, 2)
     generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
     calibrated = runs.read_working_size(shipped.SHIPPED_GENERATOR)
-    assert generator.working_size == calibrated in (64, 128) and generator.color_gain > 0
+    assert generator.working_size == calibrated in (64, 96, 128, 160) and generator.color_gain > 0
     ab = generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
     assert ab.dtype == np.float32 and np.abs(ab).max() <= 1.0
     card = (shipped.PRETRAINED_DIR / "MODEL_CARD.md").read_text()
     assert "Held-out figures" in card and "Licence" in card
+    # The card states the strength that ships beside it.
+    assert f"gain **{generator.color_gain:g}** at working size **{calibrated}**" in card
 
 
 def test_colorize_on_a_fresh_clone_uses_the_shipped_generator_and_names_it(tmp_path, sample_photos, monkeypatch,
