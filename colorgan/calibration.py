@@ -10,7 +10,7 @@ alone is never the rule: it rewards the sepia average.
 The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the
 generator sees a photo at (its long side), chosen together on the validation photos as users colorize
 them, at their original size (the source files the prepared copies were made from, where unchanged;
-else the prepared copies): the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
+else the prepared copies; at most ``MAX_SIDE`` long and ``MAX_PHOTOS`` of them): the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
 ``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the photo gray) without passing
 the real photos' colorfulness; when no pair does, the pair with the best PSNR.
 """
@@ -21,6 +21,8 @@ MIN_COLORFULNESS_RATIO = 0.5
 GAINS = (0.25, 0.5, 0.75, 1.0, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875, 2.0, 2.25, 2.5, 3.0)  # fine where it is chosen
 MARGIN_DB = 0.5
 MARGIN_CIEDE = 0.5
+MAX_SIDE = 512  # photos are scored at most this long: camera originals would cost hours for little change
+MAX_PHOTOS = 200  # at most this many validation photos (a seeded choice): enough to rank gains
 
 
 def score(psnr, colorfulness, truth_colorfulness, min_ratio=MIN_COLORFULNESS_RATIO):
@@ -63,11 +65,21 @@ def choose_gain(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
     return choose_row(table, margin_db, margin_ciede)["gain"]
 
 
+def calibration_photos(photo_paths, max_photos=MAX_PHOTOS, seed=0):
+    """At most ``max_photos`` of ``photo_paths``: all when there are no more, else a seeded choice (sorted)."""
+    photo_paths = sorted(photo_paths)
+    if len(photo_paths) <= max_photos:
+        return photo_paths
+    chosen = np.random.default_rng(seed).choice(len(photo_paths), max_photos, replace=False)
+    return [photo_paths[index] for index in sorted(chosen)]
+
+
 def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE,
-                       working_sizes=(None,)):
+                       working_sizes=(None,), max_side=MAX_SIDE):
     """Evaluate ``generator`` at each working size and gain on ``photo_paths`` -> (chosen row, table of rows).
 
-    ``working_sizes``: long sides to try (None: the generator's own ``working_size``).
+    ``working_sizes``: long sides to try (None: the generator's own ``working_size``); ``max_side``:
+    photos longer than this are scored reduced to it.
     """
     from colorgan import evaluate
 
@@ -75,7 +87,7 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
     for working_size in working_sizes:
         # One network pass per working size; each gain only rescales its ab.
         results = evaluate.evaluate_gains(generator, photo_paths, gains, working_size=working_size,
-                                          metric_names=("psnr", "ciede2000", "colorfulness"))
+                                          metric_names=("psnr", "ciede2000", "colorfulness"), max_side=max_side)
         for gain, result in zip(gains, results, strict=True):
             table.append({"gain": float(gain), "working_size": working_size or generator.working_size,
                           **{name: result["model"][name] for name in ("psnr", "ciede2000", "colorfulness")},

@@ -9,6 +9,7 @@ generator's numbers mean something only next to gray's.
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from colorgan import color, images, inference, metrics
@@ -70,12 +71,14 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
 
 
 def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None,
-                   metric_names=None):
+                   metric_names=None, max_side=None):
     """``evaluate`` at each gain on ab (not scaled by the run's calibrated one) -> one result per gain.
 
     The photos are read, the generator run and gray scored once; only joining and scoring repeat per
     gain, since a gain scales the network's ab after the network (as ``inference._join`` applies it).
     ``metric_names``: the metrics to compute (default: all; ``ab_mse`` is always among them).
+    ``max_side``: photos longer than this are first reduced to it (area averaging), so a folder of
+    camera originals costs what photos of that size do (default: as they are).
     """
     if metric_names is not None:
         metric_names = tuple(dict.fromkeys([*metric_names, "ab_mse"]))
@@ -85,7 +88,7 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
         photos = []
         for path in photo_paths[start:start + batch_size]:
             try:
-                photos.append(images.read_rgb(path))
+                photos.append(_at_most(images.read_rgb(path), max_side))
                 names.append(str(path))
             except images.ImageError as error:
                 skipped.append({"file": str(path), "reason": error.reason})
@@ -117,6 +120,15 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
             "skipped": skipped,
         })
     return results
+
+
+def _at_most(rgb, max_side):
+    """``rgb`` reduced (area averaging) so its long side is at most ``max_side`` (None: unchanged)."""
+    height, width = rgb.shape[:2]
+    if max_side is None or max(height, width) <= max_side:
+        return rgb
+    scale = max_side / max(height, width)
+    return cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
 
 
 def gray_wins(result):

@@ -202,7 +202,7 @@ def calibrate(folder, config=None, verbose=1):
     config = {**DEFAULTS, **(config or {name: value for name, value in saved.items() if name in DEFAULTS})}
 
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
-    photos = original_photos(config["prepared_dir"], "val")  # as users colorize them: full size
+    photos = calibration.calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
     originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
     sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
     chosen, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],

@@ -95,3 +95,28 @@ def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sam
     scoreboard.picture(entries, photos, tmp_path / "board.png", count=2)
     picture = cv2.imread(str(tmp_path / "board.png"))
     assert picture is not None and picture.shape[0] > 100
+
+
+def test_calibration_photos_are_capped_by_a_seeded_choice_and_sides_by_area_reduction(tmp_path, sample_photos):
+    import cv2
+
+    from colorgan import evaluate
+
+    paths = [f"p{i:03d}.jpg" for i in range(250)]
+    chosen = calibration.calibration_photos(paths, max_photos=200)
+    assert len(chosen) == 200 == len(set(chosen)) and chosen == sorted(chosen)
+    assert chosen == calibration.calibration_photos(list(reversed(paths)), max_photos=200)  # the same choice
+    assert calibration.calibration_photos(paths[:5], max_photos=200) == paths[:5]
+
+    # A 600x400 photo scored with max_side=300 scores exactly as its area-reduced 300x200 copy.
+    photo = sample_photos["coffee"]  # 600 x 400
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    cv2.imwrite(str(big), photo[..., ::-1])
+    cv2.imwrite(str(small), cv2.resize(photo, (300, 200), interpolation=cv2.INTER_AREA)[..., ::-1])
+    generator = models.build_generator(32, 4)
+    generator.get_layer("output_conv").bias.assign([0.3, -0.2])
+    reduced = evaluate.evaluate_gains(generator, [big], [1.0], working_size=64, max_side=300)[0]
+    copy = evaluate.evaluate_gains(generator, [small], [1.0], working_size=64)[0]
+    assert reduced["model"] == copy["model"] and reduced["gray"] == copy["gray"]
+    full = evaluate.evaluate_gains(generator, [big], [1.0], working_size=64)[0]
+    assert full["model"] != reduced["model"]
