@@ -10,9 +10,10 @@ alone is never the rule: it rewards the sepia average.
 The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the
 generator sees a photo at (its long side), chosen together on the validation photos as users colorize
 them, at their original size (the source files the prepared copies were made from, where unchanged;
-else the prepared copies; at most ``MAX_SIDE`` long and ``MAX_PHOTOS`` of them): the most colorful pair on a grid that still beats gray by ``margin_db`` of PSNR and
-``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving the photo gray) without passing
-the real photos' colorfulness; when no pair does, the pair with the best PSNR.
+else the prepared copies; at most ``MAX_SIDE`` long and ``MAX_PHOTOS`` of them): the most colorful
+pair on a grid that still beats gray by ``margin_db`` of PSNR and ``margin_ciede`` of CIEDE2000 (0.5
+each: clearly better than leaving the photo gray) without passing the real photos' colorfulness;
+when no pair does, the pair with the best PSNR.
 """
 
 import numpy as np

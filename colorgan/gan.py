@@ -88,19 +88,17 @@ class Pix2Pix(keras.Model):
         if self.centres is not None:
             # One pass gives both the logits (the loss) and the decoded ab (the discriminator, L1).
             self.trainer = keras.Model(generator.input, [generator.get_layer("ab_logits").output, generator.output])
-            weights = np.ones(len(self.centres)) if class_weights is None else np.asarray(class_weights)
-            if weights.shape != (len(self.centres),):
-                raise ValueError(f"class_weights must have one weight per bin ({len(self.centres)}), got "
-                                 f"shape {weights.shape}")
-            self.class_weights = weights.astype("float32")
         self.weight_table = None
-        if self.objective == "l1_rebalanced":
-            centres = objectives.gamut_bins()
+        if self.objective in objectives.REBALANCED:
+            centres = self.centres if self.centres is not None else objectives.gamut_bins()
             weights = np.ones(len(centres)) if class_weights is None else np.asarray(class_weights)
             if weights.shape != (len(centres),):
                 raise ValueError(f"class_weights must have one weight per bin ({len(centres)}), got "
                                  f"shape {weights.shape}")
-            self.weight_table = objectives.weight_table(centres, weights)
+            if self.centres is not None:
+                self.class_weights = weights.astype("float32")
+            else:
+                self.weight_table = objectives.weight_table(centres, weights)
         self.l1_weight = float(l1_weight)
         self.label_smoothing = float(label_smoothing)
         self.warmup_epochs, self.critic_epochs = int(warmup_epochs), int(critic_epochs)
@@ -167,7 +165,7 @@ class Pix2Pix(keras.Model):
         if self.centres is None:
             generated = self.generator(lightness, training=training)
             return generated, lambda ab: objectives.regression_loss(self.objective, ab, generated,
-                                                                               self.weight_table)
+                                                                   self.weight_table)
         logits, generated = self.trainer(lightness, training=training)
         return generated, lambda ab: objectives.classification_loss(ab, logits, self.centres, self.class_weights)
 

@@ -74,12 +74,11 @@ def load_generator(path=None):
     if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
                          f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
-    generator.working_size = int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
     try:
-        generator.color_gain = runs.read_strength(path.parent)
-        generator.working_size = runs.read_working_size(path.parent) or generator.working_size
+        generator.color_gain, calibrated_size = runs.read_calibration(path.parent)
     except runs.RunError as error:
         raise ModelError(str(error)) from None
+    generator.working_size = calibrated_size or int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
     return generator
 
 

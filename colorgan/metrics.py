@@ -118,12 +118,19 @@ def image_metrics(prediction, truth, names=None, truth_lab=None):
         # Mean squared ab error in Lab units; for the gray baseline it is the truth's ab energy, so
         # 1 - model / gray over a set of photos is the share of ab variance explained.
         "ab_mse": lambda: float(np.mean(np.square(lab_prediction[..., 1:] - lab_truth[..., 1:]))),
-        "colorfulness_gap": lambda: colorfulness(prediction) - colorfulness(truth),
+        "colorfulness_gap": lambda: computed("colorfulness") - colorfulness(truth),
     }
     unknown = set(names) - set(values)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; known: {list(BETTER)}")
-    return {name: values[name]() for name in names}
+    done = {}
+
+    def computed(name):  # each metric once, even when another one needs it
+        if name not in done:
+            done[name] = values[name]()
+        return done[name]
+
+    return {name: computed(name) for name in names}
 
 
 def average(per_image):

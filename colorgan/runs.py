@@ -82,27 +82,28 @@ def newest_generator(models_dir=MODELS_DIR):
     return candidates[-1] if candidates else None
 
 
-def read_strength(path):
-    """The calibrated color gain stored beside a generator (1.0 when the run has none)."""
+def read_calibration(path):
+    """(gain, working size) calibrated for a generator, from color_strength.json beside it, read once;
+    (1.0, None) when the run has none."""
     strength_path = folder_of(path) / STRENGTH_NAME
     if not strength_path.is_file():
-        return 1.0
+        return 1.0, None
     try:
-        return float(json.loads(strength_path.read_text())["gain"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        stored = json.loads(strength_path.read_text())
+        size = stored.get("working_size")
+        return float(stored["gain"]), int(size) if size else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
+
+
+def read_strength(path):
+    """The calibrated color gain stored beside a generator (1.0 when the run has none)."""
+    return read_calibration(path)[0]
 
 
 def read_working_size(path):
     """The calibrated working size stored beside a generator, or None when the run has none."""
-    strength_path = folder_of(path) / STRENGTH_NAME
-    if not strength_path.is_file():
-        return None
-    try:
-        size = json.loads(strength_path.read_text()).get("working_size")
-    except (OSError, ValueError) as error:
-        raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
-    return int(size) if size else None
+    return read_calibration(path)[1]
 
 
 def write_strength(folder, gain, **details):
