@@ -7,6 +7,8 @@ generator's numbers mean something only next to gray's.
 """
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -71,37 +73,47 @@ def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=N
 
 
 def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None,
-                   metric_names=None, max_side=None):
+                   metric_names=None, max_side=None, workers=None):
     """``evaluate`` at each gain on ab (not scaled by the run's calibrated one) -> one result per gain.
 
     The photos are read, the generator run and gray scored once; only joining and scoring repeat per
     gain, since a gain scales the network's ab after the network (as ``inference._join`` applies it).
     ``metric_names``: the metrics to compute (default: all; ``ab_mse`` is always among them).
     ``max_side``: photos longer than this are first reduced to it (area averaging), so a folder of
-    camera originals costs what photos of that size do (default: as they are).
+    camera originals costs what photos of that size do (default: as they are). ``workers``: threads
+    scoring photos side by side (default: one per core; the numbers do not depend on it).
     """
     if metric_names is not None:
         metric_names = tuple(dict.fromkeys([*metric_names, "ab_mse"]))
     per_gain, gray_scores, skipped, names = [[] for _ in gains], [], [], []
     photo_paths = list(photo_paths)
-    for start in range(0, len(photo_paths), batch_size):
-        photos = []
-        for path in photo_paths[start:start + batch_size]:
-            try:
-                photos.append(_at_most(images.read_rgb(path), max_side))
-                names.append(str(path))
-            except images.ImageError as error:
-                skipped.append({"file": str(path), "reason": error.reason})
-        grays = [gray_version(photo) for photo in photos]
-        truths_lab = [metrics.to_lab(photo) for photo in photos]  # once per photo, not once per gain
-        predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
-        gray_scores += [(metrics.image_metrics(gray, photo, metric_names, lab), metrics.colorfulness(photo))
-                        for photo, gray, lab in zip(photos, grays, truths_lab, strict=True)]
-        for gain, scores in zip(gains, per_gain, strict=True):
-            scores += [metrics.image_metrics(inference._join(lightness, ab, gain), photo, metric_names, lab)
-                       for photo, (lightness, ab), lab in zip(photos, predicted, truths_lab, strict=True)]
-        if progress is not None:
-            progress(len(photo_paths[start:start + batch_size]))
+
+    def score(photo, gray, predicted):
+        """One photo: (gray's scores, the truth's colorfulness, [scores at each gain])."""
+        lab = metrics.to_lab(photo)  # once per photo, not once per gain
+        lightness, ab = predicted
+        return (metrics.image_metrics(gray, photo, metric_names, lab), metrics.colorfulness(photo),
+                [metrics.image_metrics(inference._join(lightness, ab, gain), photo, metric_names, lab)
+                 for gain in gains])
+
+    # Scoring is NumPy and OpenCV work that releases the GIL: one thread per core scores photos side by side.
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for start in range(0, len(photo_paths), batch_size):
+            photos = []
+            for path in photo_paths[start:start + batch_size]:
+                try:
+                    photos.append(_at_most(images.read_rgb(path), max_side))
+                    names.append(str(path))
+                except images.ImageError as error:
+                    skipped.append({"file": str(path), "reason": error.reason})
+            grays = [gray_version(photo) for photo in photos]
+            predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
+            for gray_each, real, at_gains in pool.map(score, photos, grays, predicted):
+                gray_scores.append((gray_each, real))
+                for scores, each in zip(per_gain, at_gains, strict=True):
+                    scores.append(each)
+            if progress is not None:
+                progress(len(photo_paths[start:start + batch_size]))
     if not names:
         raise ValueError(f"none of the {len(photo_paths)} photos could be read: {skipped[:3]}")
     gray = metrics.average([scores for scores, _ in gray_scores])

@@ -46,10 +46,10 @@ DEFAULTS = {
     "strength_margin_db": calibration.MARGIN_DB,  # the color strength: beat gray by this much PSNR
     "strength_margin_ciede": calibration.MARGIN_CIEDE,  # ... and this much CIEDE2000, on the validation photos
     "calibrate": True,
-    # Working sizes (x image_size) the calibration tries: crops cover half to all of a photo's short side at
-    # image_size, so a photo seen with its long side at 2-2.5 x image_size shows objects at about the scales
-    # training saw. Not beyond: the validation photos' long side is ~2.7 x image_size (prepared_size 2x).
-    "working_size_factors": [1, 1.5, 2, 2.5],
+    # Working sizes (x image_size) the calibration tries on the original-size validation photos (~500 px long):
+    # crops cover half to all of a photo's short side, so objects look about as in training at 2-3 x. The
+    # reference run's calibration chose 3 x (3.5 x as colorful, 4 x less at the same fidelity).
+    "working_size_factors": [1, 1.5, 2, 2.5, 3, 3.5, 4],
     "xla": False,
     "cache": False,
     "seed": 0,

@@ -120,3 +120,33 @@ def test_calibration_photos_are_capped_by_a_seeded_choice_and_sides_by_area_redu
     assert reduced["model"] == copy["model"] and reduced["gray"] == copy["gray"]
     full = evaluate.evaluate_gains(generator, [big], [1.0], working_size=64)[0]
     assert full["model"] != reduced["model"]
+
+
+def test_refinement_splits_the_step_to_the_next_gain():
+    assert calibration.refinement(1.5, (1.0, 1.5, 2.0)) == [1.625, 1.75, 1.875]
+    assert calibration.refinement(1.0, (0.5, 1.0, 3.0), steps=2) == [2.0]
+    assert calibration.refinement(3.0, (1.0, 3.0)) == []  # nothing above the largest gain
+
+
+def test_calibration_refines_each_working_size_at_the_gain_it_would_choose(tmp_path, sample_photos):
+    import cv2
+
+    paths = []
+    for name, photo in sorted(sample_photos.items())[:3]:
+        paths.append(tmp_path / f"{name}.png")
+        cv2.imwrite(str(paths[-1]), cv2.resize(photo, (60, 40))[..., ::-1])
+    generator = models.build_generator(32, 4)
+    generator.get_layer("output_conv").bias.assign([0.1, -0.05])
+    gains = (0.5, 1.0, 9.0)  # at 9 the colors are far past the real photos': never chosen
+    # Margins of -100: every row that does not pass the real colorfulness qualifies, so the most colorful wins.
+    chosen, table = calibration.calibrate_strength(generator, paths, gains=gains, margin_db=-100, margin_ciede=-100,
+                                                   working_sizes=(32, 64))
+    assert len(table) == 2 * (3 + 3)
+    for size, rows in ((32, table[:6]), (64, table[6:])):
+        grid, finer = rows[:3], rows[3:]
+        assert {row["working_size"] for row in rows} == {size} and [row["gain"] for row in grid] == list(gains)
+        first = calibration.choose_row(grid, -100, -100)
+        assert first["gain"] == 1.0
+        assert [row["gain"] for row in finer] == calibration.refinement(1.0, gains) == [3.0, 5.0, 7.0]
+    assert chosen == calibration.choose_row(table, -100, -100)
+    assert chosen["colorfulness"] <= chosen["real_colorfulness"]

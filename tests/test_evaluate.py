@@ -86,6 +86,11 @@ def test_several_gains_from_one_pass_score_exactly_as_evaluate_does_at_each_gain
         assert set(few["model"]) == {"psnr", "ciede2000", "ab_mse"}
         assert few["model"] == {name: full["model"][name] for name in few["model"]}
         assert few["ab_explained"] == full["ab_explained"]
+    # Photos scored on one thread or three: the same numbers, in the same order.
+    one, three = (evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4, workers=workers)
+                  for workers in (1, 3))
+    for a, b, full in zip(one, three, results, strict=True):
+        assert a["per_image"] == b["per_image"] == full["per_image"] and a["model"] == b["model"]
 
 
 def test_table_says_when_gray_wins():

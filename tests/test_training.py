@@ -105,7 +105,7 @@ def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, t
     assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
     strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
     assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
-    assert {row["working_size"] for row in strength["table"]} == {32, 48, 64, 80}  # 1x, 1.5x, 2x, 2.5x image_size
+    assert {row["working_size"] for row in strength["table"]} == {32, 48, 64, 80, 96, 112, 128}  # 1x to 4x
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
 
