@@ -85,6 +85,7 @@ RECIPES := \
 	zoom2:max_zoom=2.0,decay_epochs=0,warmup_epochs=40,epochs=40 \
 	zoom2_long:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120 \
 	zoom2_240:max_zoom=2.0,decay_epochs=120,warmup_epochs=240,epochs=240 \
+	wide48:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120,base_filters=48 \
 	size128:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120,image_size=128,prepared_dir=data/prepared/cpu192
 
 .PHONY: scoreboard
@@ -103,6 +104,7 @@ scoreboard: $(STAMP) ## train each recipe (5 to 54 CPU-minutes each), score all 
 		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "no dropout + zoom 2=models/sb_zoom2/generator.keras" \
 		"reference (cpu.yaml)=models/sb_zoom2_long/generator.keras" \
 		"zoom 2, 240 epochs=models/sb_zoom2_240/generator.keras" \
+		"wider U-Net (base 48)=models/sb_wide48/generator.keras" \
 		"128-px crops=models/sb_128/generator.keras"
 
 # The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.

@@ -46,9 +46,10 @@ def markdown(rows):
     lines = ["| recipe | PSNR (dB) | CIEDE2000 | colorfulness (truth) | ab variance explained | gain | working size "
              "| CPU-minutes |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
+        gain = f"{row['gain']:g}" if row["working_size"] else "-"  # exact (1.6875); none for gray
         lines.append(f"| {row['label']} | {row['psnr']:.2f} | {row['ciede2000']:.2f} | "
                      f"{row['colorfulness']:.1f} ({row['truth']:.1f}) | {row['ab_explained']:.3f} | "
-                     f"{row['gain']:.2f} | {row['working_size'] or '-'} | {_minutes(row['cpu_minutes'])} |")
+                     f"{gain} | {row['working_size'] or '-'} | {_minutes(row['cpu_minutes'])} |")
     return "\n".join(lines)
 
 

@@ -92,6 +92,8 @@ def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sam
     assert table.splitlines()[2].startswith("| leave it gray |") and len(table.splitlines()) == 5
     # CPU-minutes: the run's last history row; none for gray and for a file with no history beside it.
     assert [line.rsplit("|", 2)[1].strip() for line in table.splitlines()[2:]] == ["-", "-", "2.5"]
+    # The gain as calibrated (1 here: no color_strength.json), none for gray.
+    assert [line.split("|")[6].strip() for line in table.splitlines()[2:]] == ["-", "1", "1"]
     scoreboard.picture(entries, photos, tmp_path / "board.png", count=2)
     picture = cv2.imread(str(tmp_path / "board.png"))
     assert picture is not None and picture.shape[0] > 100
