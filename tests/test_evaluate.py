@@ -123,3 +123,20 @@ def test_cli_errors_clearly_without_a_model_or_data(run_folder, tmp_path, capsys
     model = run_folder / "run" / "generator.keras"
     assert cli.main(["evaluate", "--model", str(model), "--data", str(tmp_path / "nothing")]) == 2
     assert "evaluation folder not found" in capsys.readouterr().err
+
+
+def test_evaluating_the_shipped_generator_writes_nothing_into_the_package(tmp_path, sample_photos, monkeypatch, capsys):
+    import cv2
+
+    from colorgan import cli, paths, shipped
+
+    monkeypatch.setattr(paths, "BUILD_DIR", tmp_path / "build")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo in sorted(sample_photos.items())[:2]:
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(photo, (64, 48))[..., ::-1])
+    before = sorted(path.name for path in shipped.PRETRAINED_DIR.iterdir())
+    assert cli.main(["evaluate", "--model", str(shipped.SHIPPED_GENERATOR), "--data", str(folder)]) == 0
+    assert sorted(path.name for path in shipped.PRETRAINED_DIR.iterdir()) == before
+    written = tmp_path / "build" / "metrics" / "shipped_generator.json"
+    assert json.loads(written.read_text())["n_images"] == 2 and str(written) in capsys.readouterr().out

@@ -16,7 +16,7 @@ def add_arguments(parser):
                         help="CIEDE2000 to beat gray by (default: the run's, 0.5)")
     parser.add_argument("--working-size-factors", type=float, nargs="+", default=None, metavar="F",
                         help="working sizes to try, as multiples of the run's image_size "
-                             "(default: the run's, e.g. 1 1.5 2 2.5)")
+                             "(default: the run's; new runs 1 1.5 2 2.5 3 3.5 4)")
 
 
 def run(args):

@@ -18,7 +18,8 @@ def add_arguments(parser):
     parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
     parser.add_argument("--seed", type=int, default=0, help="seed of that subset (default: 0)")
     parser.add_argument("--out", default=None, metavar="JSON",
-                        help="where to write the metrics (default: metrics.json beside the model)")
+                        help="where to write the metrics (default: metrics.json beside the model; for the "
+                             "shipped generator build/metrics/shipped_generator.json)")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
 
 
@@ -42,8 +43,18 @@ def run(args):
         result = evaluate.evaluate(generator, photo_paths, batch_size=args.batch_size, progress=progress.update)
     for entry in result["skipped"]:
         print(f"skipped {entry['file']}: {entry['reason']}")
-    out = resolve(args.out) if args.out else model_path.with_name("metrics.json")
+    out = resolve(args.out) if args.out else default_out(model_path)
     evaluate.write_json(result, out, model_path=str(model_path), data_dir=str(data_dir))
     print(evaluate.format_table(result))
     print(f"-> {out}")
     return 0
+
+
+def default_out(model_path):
+    """metrics.json beside the model, except for the shipped generator: the package is not a place to
+    write into (it may be read-only, and is not the user's), so build/metrics/shipped_generator.json."""
+    from colorgan import paths, shipped
+
+    if model_path.resolve().parent == shipped.PRETRAINED_DIR:
+        return paths.BUILD_DIR / "metrics" / "shipped_generator.json"
+    return model_path.with_name("metrics.json")
