@@ -26,7 +26,7 @@ MARGIN_DB = 0.5
 MARGIN_CIEDE = 0.5
 MAX_SIDE = 512  # photos are scored at most this long: camera originals would cost hours for little change
 MAX_PHOTOS = 200  # at most this many validation photos (a seeded choice): enough to rank gains
-REFINE_STEPS = 4  # the chosen gain is refined to 1/4 of the grid's step: a step of 1/8 moves colorfulness ~2
+REFINE_STEPS = 4  # each size's chosen gain is refined to 1/4 of the grid's step: a step of 1/8 moves colorfulness ~2
 
 
 def score(psnr, colorfulness, truth_colorfulness, min_ratio=MIN_COLORFULNESS_RATIO):
