@@ -1,7 +1,7 @@
 """Scoring for the color-strength calibration: one photo at one gain, the project's way against the old one.
 
 The calibration scores every validation photo, at its original size, at every gain and working size
-(138 photos x (15 gains x 7 sizes + 3 refined gains) for the reference run), so this per-photo cost is
+(138 photos x (15 gains + 3 refined ones) x 7 sizes for the reference run), so this per-photo cost is
 most of its time. Baseline, in the same run: what it did before, every metric (SSIM and AUC included)
 with float64 Lab and the truth converted again at each gain. The project's way: the three metrics the
 rule reads plus ab MSE, float32 Lab, each truth converted once. The numbers the rule reads must agree.
@@ -21,7 +21,7 @@ import common  # noqa: E402
 
 SIZE = (481, 321)  # BSDS500's size, about the shared photos' average (139k pixels)
 GAINS = (1.0, 1.5, 2.0)
-CALIBRATION_SCORES = 138 * (15 * 7 + 3)  # the reference run's calibration: photos x (gains x sizes + refined)
+CALIBRATION_SCORES = 138 * (15 + 3) * 7  # the reference run's calibration: photos x (gains + refined) x sizes
 
 
 def photos():
