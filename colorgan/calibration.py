@@ -26,6 +26,7 @@ MARGIN_DB = 0.5
 MARGIN_CIEDE = 0.5
 MAX_SIDE = 512  # photos are scored at most this long: camera originals would cost hours for little change
 MAX_PHOTOS = 200  # at most this many validation photos (a seeded choice): enough to rank gains
+METRICS = ("psnr", "ciede2000", "colorfulness")  # what the rule reads (and ab MSE, for ab explained)
 REFINE_STEPS = 4  # each size's chosen gain is refined to 1/4 of the grid's step: a step of 1/8 moves colorfulness ~2
 
 
@@ -95,23 +96,25 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
     ``working_sizes``: long sides to try (None: the generator's own ``working_size``); ``max_side``:
     photos longer than this are scored reduced to it.
     """
+    from colorgan import evaluate, inference
+
     table = []
-    for working_size in working_sizes:
-        rows = _rows(generator, photo_paths, gains, working_size or generator.working_size, max_side)
-        finer = refinement(choose_row(rows, margin_db, margin_ciede)["gain"], gains)  # this size's choice, refined
-        table += rows + (_rows(generator, photo_paths, finer, rows[0]["working_size"], max_side) if finer else [])
+    with evaluate.scoring_pool() as pool:
+        # Each photo is read, converted and gray scored once, for every working size and gain.
+        truths = evaluate.Truths.read(photo_paths, METRICS, max_side, pool)
+        for working_size in working_sizes:
+            size = working_size or generator.working_size
+            predicted = inference.predict_ab(generator, truths.grays, working_size=size)  # one pass per size
+            rows = _rows(truths, predicted, gains, size, pool)
+            finer = refinement(choose_row(rows, margin_db, margin_ciede)["gain"], gains)  # this size's choice, refined
+            table += rows + (_rows(truths, predicted, finer, size, pool) if finer else [])
     return choose_row(table, margin_db, margin_ciede), table
 
 
-def _rows(generator, photo_paths, gains, working_size, max_side):
-    """The calibration's table rows for ``gains`` at one working size (one network pass; a gain only
-    rescales the network's ab)."""
-    from colorgan import evaluate
-
-    names = ("psnr", "ciede2000", "colorfulness")
-    results = evaluate.evaluate_gains(generator, photo_paths, gains, working_size=working_size, metric_names=names,
-                                      max_side=max_side)
-    return [{"gain": float(gain), "working_size": working_size, **{name: result["model"][name] for name in names},
+def _rows(truths, predicted, gains, working_size, pool):
+    """The calibration's table rows for ``gains`` at one working size (a gain only rescales the network's ab)."""
+    results = truths.results(truths.score(predicted, gains, pool), len(truths.names) + len(truths.skipped))
+    return [{"gain": float(gain), "working_size": working_size, **{name: result["model"][name] for name in METRICS},
              "real_colorfulness": result["real_colorfulness"], "gray_psnr": result["gray"]["psnr"],
              "gray_ciede2000": result["gray"]["ciede2000"], "ab_explained": result["ab_explained"]}
             for gain, result in zip(gains, results, strict=True)]

@@ -82,56 +82,104 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
     ``max_side``: photos longer than this are first reduced to it (area averaging), so a folder of
     camera originals costs what photos of that size do (default: as they are). ``workers``: threads
     scoring photos side by side (default: one per core; the numbers do not depend on it).
+    Photos go through in batches of ``batch_size``: any number of them fits in memory.
     """
-    if metric_names is not None:
-        metric_names = tuple(dict.fromkeys([*metric_names, "ab_mse"]))
-    per_gain, gray_scores, skipped, names = [[] for _ in gains], [], [], []
     photo_paths = list(photo_paths)
-
-    def score(photo, gray, predicted):
-        """One photo: (gray's scores, the truth's colorfulness, [scores at each gain])."""
-        lab = metrics.to_lab(photo)  # once per photo, not once per gain
-        lightness, ab = predicted
-        return (metrics.image_metrics(gray, photo, metric_names, lab), metrics.colorfulness(photo),
-                [metrics.image_metrics(inference._join(lightness, ab, gain), photo, metric_names, lab)
-                 for gain in gains])
-
-    # Scoring is NumPy and OpenCV work that releases the GIL: one thread per core scores photos side by side.
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    scored = Truths(metric_names)
+    per_gain = [[] for _ in gains]
+    with scoring_pool(workers) as pool:
         for start in range(0, len(photo_paths), batch_size):
-            photos = []
-            for path in photo_paths[start:start + batch_size]:
-                try:
-                    photos.append(_at_most(images.read_rgb(path), max_side))
-                    names.append(str(path))
-                except images.ImageError as error:
-                    skipped.append({"file": str(path), "reason": error.reason})
-            grays = [gray_version(photo) for photo in photos]
-            predicted = inference.predict_ab(generator, grays, working_size=working_size, batch_size=batch_size)
-            for gray_each, real, at_gains in pool.map(score, photos, grays, predicted):
-                gray_scores.append((gray_each, real))
-                for scores, each in zip(per_gain, at_gains, strict=True):
-                    scores.append(each)
+            batch = Truths.read(photo_paths[start:start + batch_size], metric_names, max_side, pool)
+            predicted = inference.predict_ab(generator, batch.grays, working_size=working_size, batch_size=batch_size)
+            for scores, more in zip(per_gain, batch.score(predicted, gains, pool), strict=True):
+                scores += more
+            scored.extend(batch)  # names and gray's scores only: the photos themselves are let go
             if progress is not None:
                 progress(len(photo_paths[start:start + batch_size]))
-    if not names:
-        raise ValueError(f"none of the {len(photo_paths)} photos could be read: {skipped[:3]}")
-    gray = metrics.average([scores for scores, _ in gray_scores])
-    real_colorfulness = float(np.mean([colorfulness for _, colorfulness in gray_scores]))
-    results = []
-    for scores in per_gain:
-        model = metrics.average(scores)
-        results.append({
-            "n_images": len(names),
-            "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
-            "model": model,
-            "gray": gray,
-            "real_colorfulness": real_colorfulness,
-            "per_image": [{"file": name, "model": each, "gray": gray_each, "real_colorfulness": real}
-                          for name, each, (gray_each, real) in zip(names, scores, gray_scores, strict=True)],
-            "skipped": skipped,
-        })
-    return results
+    return scored.results(per_gain, len(photo_paths))
+
+
+def scoring_pool(workers=None):
+    """Threads that score photos side by side (default: one per core). Scoring is NumPy and OpenCV work
+    that releases the GIL; the numbers do not depend on the number of threads."""
+    return ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+
+
+class Truths:
+    """Real photos read for scoring, with what every scoring of them needs, computed once: the truth in
+    Lab, the gray version, gray's scores and the truth's colorfulness. ``score`` joins a generator's ab
+    to each photo's L at several gains and scores them; ``results`` averages per gain beside gray.
+
+    ``Truths.read`` holds the photos in memory: the calibration reads its bounded set (at most
+    ``calibration.MAX_PHOTOS``, ``MAX_SIDE`` long) once and scores it at every working size and gain;
+    ``evaluate_gains`` streams any number of photos through it a batch at a time.
+    """
+
+    def __init__(self, metric_names=None):
+        """No photos yet (``read`` reads them); ``metric_names``: as ``evaluate_gains``."""
+        self.metric_names = None if metric_names is None else tuple(dict.fromkeys([*metric_names, "ab_mse"]))
+        self.names, self.photos, self.grays, self.labs, self.skipped = [], [], [], [], []
+        self.gray_scores = []  # per photo: (gray's scores, the truth's colorfulness)
+
+    @classmethod
+    def read(cls, photo_paths, metric_names=None, max_side=None, pool=None):
+        """Read ``photo_paths`` (unreadable ones are listed in ``skipped``, with the reason)."""
+        truths = cls(metric_names)
+        for path in photo_paths:
+            try:
+                truths.photos.append(_at_most(images.read_rgb(path), max_side))
+                truths.names.append(str(path))
+            except images.ImageError as error:
+                truths.skipped.append({"file": str(path), "reason": error.reason})
+        truths.grays = [gray_version(photo) for photo in truths.photos]
+        truths.labs = list(_map(pool, metrics.to_lab, truths.photos))  # once per photo, not per gain or size
+        truths.gray_scores = list(_map(pool, truths._gray_scores, truths.photos, truths.grays, truths.labs))
+        return truths
+
+    def _gray_scores(self, photo, gray, lab):
+        return metrics.image_metrics(gray, photo, self.metric_names, lab), metrics.colorfulness(photo)
+
+    def score(self, predicted, gains, pool=None):
+        """``predicted``: ``inference.predict_ab`` of ``grays`` -> for each gain, each photo's scores."""
+        def at_gains(photo, lab, prediction):
+            lightness, ab = prediction
+            return [metrics.image_metrics(inference._join(lightness, ab, gain), photo, self.metric_names, lab)
+                    for gain in gains]
+
+        per_photo = list(_map(pool, at_gains, self.photos, self.labs, predicted))
+        return [[scores[index] for scores in per_photo] for index in range(len(gains))]
+
+    def extend(self, other):
+        """Add ``other``'s names, gray scores and skipped files (not its photos)."""
+        self.names += other.names
+        self.gray_scores += other.gray_scores
+        self.skipped += other.skipped
+
+    def results(self, per_gain, tried):
+        """Per gain: the averages beside gray's, and every photo's scores (``evaluate``'s result)."""
+        if not self.names:
+            raise ValueError(f"none of the {tried} photos could be read: {self.skipped[:3]}")
+        gray = metrics.average([scores for scores, _ in self.gray_scores])
+        real_colorfulness = float(np.mean([colorfulness for _, colorfulness in self.gray_scores]))
+        results = []
+        for scores in per_gain:
+            model = metrics.average(scores)
+            results.append({
+                "n_images": len(self.names),
+                "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
+                "model": model,
+                "gray": gray,
+                "real_colorfulness": real_colorfulness,
+                "per_image": [{"file": name, "model": each, "gray": gray_each, "real_colorfulness": real}
+                              for name, each, (gray_each, real) in zip(self.names, scores, self.gray_scores,
+                                                                       strict=True)],
+                "skipped": self.skipped,
+            })
+        return results
+
+
+def _map(pool, function, *iterables):
+    return pool.map(function, *iterables) if pool is not None else map(function, *iterables)
 
 
 def _at_most(rgb, max_side):
