@@ -62,11 +62,13 @@ class Pix2Pix(keras.Model):
             and ``l1_rebalanced`` (default: all 1).
         adversarial_weight: weight of the GAN term in the generator's loss (1 in the paper).
         ema_decay: keep an exponential moving average of the generator's weights (0: off), e.g. 0.999.
+        frozen_epochs, frozen_layers: ``frozen_layers`` (a pretrained encoder's) are not trained during the
+            first ``frozen_epochs`` epochs.
     """
 
     def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, label_smoothing=0.0, warmup_epochs=0,
                  critic_epochs=0, objective="l1", class_weights=None, adversarial_weight=1.0, ema_decay=0.0,
-                 name="pix2pix", **kwargs):
+                 frozen_epochs=0, frozen_layers=(), name="pix2pix", **kwargs):
         super().__init__(name=name, **kwargs)
         if l1_weight < 0:
             raise ValueError(f"l1_weight must be >= 0, got {l1_weight}")
@@ -108,6 +110,12 @@ class Pix2Pix(keras.Model):
         self.ema_weights = [keras.Variable(weight.numpy(), trainable=False, name=f"ema_{index}",
                                            aggregation="only_first_replica")
                             for index, weight in enumerate(generator.weights)] if ema_decay else []
+        # A pretrained encoder keeps what ImageNet taught while the decoder learns to read it: its layers are
+        # not trained (BatchNorm in inference mode) for the first ``frozen_epochs``, then fine-tuned.
+        if frozen_epochs < 0:
+            raise ValueError(f"frozen_epochs must be >= 0, got {frozen_epochs}")
+        self.frozen_epochs, self.frozen_layers = int(frozen_epochs), list(frozen_layers)
+        self.frozen = False
         self.phase = self.phase_of(0)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
@@ -146,8 +154,13 @@ class Pix2Pix(keras.Model):
         """Enter ``epoch``'s phase. Each phase is its own traced step (a generator-only step holds no
         discriminator at all), so a change of phase rebuilds the compiled train function."""
         phase = self.phase_of(epoch)
-        if phase != self.phase:
+        frozen = bool(self.frozen_layers) and epoch < self.frozen_epochs
+        if phase != self.phase or frozen != self.frozen:
             self.phase = phase
+            if frozen != self.frozen:
+                self.frozen = frozen
+                for layer in self.frozen_layers:
+                    layer.trainable = not frozen  # the step below differentiates trainable_variables only
             if self.train_function is not None:
                 self.make_train_function(force=True)
 

@@ -38,12 +38,13 @@ def unet_depth(image_size):
 
 
 def size_multiple(generator):
-    """Height and width fed to ``generator`` must be multiples of this (2**depth; 256 for the 256 U-Net)."""
-    downsamplings = sum(1 for layer in generator.layers if layer.name.startswith("down_") and
-                        isinstance(layer, layers.Conv2D))
-    if downsamplings == 0:
-        raise ValueError(f"{generator.name!r} has no 'down_*' convolutions: not a colorgan generator")
-    return 2**downsamplings
+    """Height and width fed to ``generator`` must be multiples of this: 2 to the number of its stride-2
+    convolutions (256 for the 256 U-Net, 32 for the EfficientNet one)."""
+    strided = sum(1 for layer in generator.layers if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D))
+                  and max(layer.strides) > 1)
+    if strided == 0:
+        raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
+    return 2**strided
 
 
 def _replicas_in_sync():

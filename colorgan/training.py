@@ -13,7 +13,8 @@ import zlib
 import keras
 import numpy as np
 
-from colorgan import calibration, callbacks, checkpoint, distribute, gan, models, objectives, precision, runs
+from colorgan import (calibration, callbacks, checkpoint, distribute, encoder_unet, gan, models, objectives, precision,
+                      runs)
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
@@ -22,6 +23,9 @@ DEFAULTS = {
     "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
     "models_dir": "models",
     "image_size": 256,
+    "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
+    "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
+    "frozen_epochs": 0,  # efficientnet_lite0: the encoder's weights and BatchNorm statistics stay fixed this long
     "base_filters": 64,
     "dropout_rate": 0.5,
     "batch_size": 1,  # the paper: batch size 1 for its U-Net experiments
@@ -58,7 +62,8 @@ DEFAULTS = {
     "checkpoint_every": 1,
 }
 # Changing these would make the checkpoint unloadable: a resumed run must keep them.
-ARCHITECTURE = ("image_size", "base_filters", "precision", "objective")
+ARCHITECTURE = ("image_size", "base_filters", "precision", "objective", "encoder")
+ENCODERS = ("none", "efficientnet_lite0")
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,7 +78,15 @@ def resolve_config(config=None, **overrides):
         if unknown:
             raise ValueError(f"unknown training parameters {unknown}; known: {sorted(DEFAULTS)}")
         resolved.update(source)
-    models.unet_depth(resolved["image_size"])  # raises ValueError for a size the U-Net cannot take
+    if resolved["encoder"] not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}, got {resolved['encoder']!r}")
+    if resolved["encoder"] == "none":
+        models.unet_depth(resolved["image_size"])  # raises ValueError for a size the U-Net cannot take
+    elif int(resolved["image_size"]) % encoder_unet.SIZE_MULTIPLE:
+        raise ValueError(f"image_size must be a multiple of {encoder_unet.SIZE_MULTIPLE} with the "
+                         f"{resolved['encoder']} encoder, got {resolved['image_size']}")
+    if int(resolved["frozen_epochs"]) < 0:
+        raise ValueError(f"frozen_epochs must be >= 0, got {resolved['frozen_epochs']}")
     if resolved["precision"] not in precision.PRECISIONS:
         raise ValueError(f"precision must be one of {precision.PRECISIONS}, got {resolved['precision']!r}")
     objectives.check_objective(resolved["objective"])
@@ -106,12 +119,18 @@ def _fingerprint(config):
     return zlib.crc32(json.dumps(recipe, sort_keys=True, default=str).encode())
 
 
-def build_generator(config, dtype=None):
-    """The config's generator: the paper's tanh U-Net, or with a classification head over ab bins."""
+def build_generator(config, dtype=None, pretrained=None):
+    """The config's generator: the paper's tanh U-Net or the EfficientNet-Lite0 one, each with a tanh head or a
+    classification head over ab bins. ``pretrained``: override the config's (False for a copy whose weights
+    are set from elsewhere, which need not read ImageNet's)."""
     classification = config["objective"] == "classification"
+    head = {"bin_centres": objectives.gamut_bins() if classification else None,
+            "temperature": config["decode_temperature"] if classification else None}
+    if config["encoder"] == "efficientnet_lite0":
+        pretrained = config["pretrained"] if pretrained is None else pretrained
+        return encoder_unet.build_generator(pretrained=bool(pretrained), dtype=dtype, **head)
     return models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"], dtype=dtype,
-                                  bin_centres=objectives.gamut_bins() if classification else None,
-                                  temperature=config["decode_temperature"] if classification else None)
+                                  **head)
 
 
 def build_pix2pix(config, class_weights=None):
@@ -133,7 +152,8 @@ def build_pix2pix(config, class_weights=None):
                         label_smoothing=config["label_smoothing"], warmup_epochs=config["warmup_epochs"],
                         critic_epochs=config["critic_epochs"], objective=config["objective"],
                         class_weights=class_weights, adversarial_weight=config["adversarial_weight"],
-                        ema_decay=config["ema_decay"])
+                        ema_decay=config["ema_decay"], frozen_epochs=config["frozen_epochs"],
+                        frozen_layers=encoder_unet.encoder_layers(generator))
     model.compile(
         generator_optimizer=gan.paper_optimizer(config["generator_learning_rate"], loss_scaling),
         discriminator_optimizer=gan.paper_optimizer(config["discriminator_learning_rate"], loss_scaling),
@@ -261,7 +281,7 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     class_weights = class_weights_for(config, folder, train_data, save=chief)
     with strategy.scope():
         model = build_pix2pix(config, class_weights)
-    export_copy = build_generator(config, dtype="float32")
+    export_copy = build_generator(config, dtype="float32", pretrained=False)
 
     state_path = folder / runs.CHECKPOINT_PATH
     meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": None}
