@@ -13,8 +13,18 @@ import zlib
 import keras
 import numpy as np
 
-from colorgan import (calibration, callbacks, checkpoint, distribute, encoder_unet, gan, models, objectives, precision,
-                      runs)
+from colorgan import (
+    calibration,
+    callbacks,
+    checkpoint,
+    distribute,
+    encoder_unet,
+    gan,
+    models,
+    objectives,
+    precision,
+    runs,
+)
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
