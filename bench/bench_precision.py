@@ -111,6 +111,16 @@ def main():
         rows.append({"what": "GAN step, float32 vs bfloat16", "image_size": image_size, "base_filters": base,
                      "batch_size": 16, "float32_images_per_s": measured["float32"],
                      "bfloat16_images_per_s": measured["bfloat16"], "speedup": measured["bfloat16"] / measured["float32"]})
+    # The EfficientNet-Lite0 U-Net (issue 17): depthwise convolutions, whose bfloat16 kernels need not be faster.
+    encoder = {"encoder": "efficientnet_lite0", "pretrained": False, "warmup_epochs": 1, "dropout_rate": 0.0}
+    for frozen in (1, 0):
+        measured = rates({"float32": ({**encoder, "precision": "float32", "frozen_epochs": frozen}, 0),
+                          "bfloat16": ({**encoder, "precision": "bfloat16", "frozen_epochs": frozen}, 0)},
+                         64, 16, args.steps, args.rounds)
+        rows.append({"what": "EfficientNet U-Net generator step, float32 vs bfloat16, encoder "
+                             + ("frozen" if frozen else "trained"), "image_size": 64, "batch_size": 16,
+                     "float32_images_per_s": measured["float32"], "bfloat16_images_per_s": measured["bfloat16"],
+                     "speedup": measured["bfloat16"] / measured["float32"]})
     best = precision.resolve("auto")
     measured = rates({"gan": ({"base_filters": 32, "precision": best, "warmup_epochs": 1}, 1),
                       "generator_only": ({"base_filters": 32, "precision": best, "warmup_epochs": 1}, 0)},
