@@ -1,12 +1,16 @@
 """Which floating-point precision training computes in: a choice, ``auto`` by default.
 
-``auto`` picks bfloat16 on CPUs with AMX or AVX512-BF16 (oneDNN runs bf16 convolutions there, ~2x
-faster than float32 at 128 px), float16 on a GPU (tensor cores, with loss scaling), float32
-otherwise. Weights and optimizer state stay float32 under both mixed policies; the exported
+``auto`` picks float16 on a GPU (tensor cores, with loss scaling) and float32 on CPUs without bfloat16
+kernels. On CPUs with AMX or AVX512-BF16 it depends on the network, so a run measures it
+(``fastest``): oneDNN's bfloat16 convolutions made the paper's U-Net ~2x faster at 128 px, while the
+EfficientNet U-Net's depthwise convolutions ran slower in bfloat16. ``resolve`` alone (no measurement)
+says bfloat16 there. Weights and optimizer state stay float32 under both mixed policies; the exported
 generator is always float32.
 """
 
 import functools
+import statistics
+import time
 from pathlib import Path
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
@@ -44,3 +48,33 @@ def policy(precision):
 def needs_loss_scaling(precision):
     """float16 gradients underflow without loss scaling; bfloat16 has float32's exponent range and needs none."""
     return resolve(precision) == "float16"
+
+
+def worth_measuring(precision):
+    """True when ``auto`` has two real candidates to time: float32 and bfloat16 on a CPU with bfloat16 kernels."""
+    if precision != "auto" or not cpu_has_bf16():
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+def fastest(builders, batch, steps=3, warmup=2):
+    """The precision whose training step is fastest: ({precision: seconds per step}, its name).
+
+    Args:
+        builders: {precision: a function returning a compiled model in that precision}.
+        batch: (inputs, targets) for ``train_on_batch``; the first ``warmup`` steps (tracing) are not timed.
+    """
+    seconds = {}
+    for name, build in builders.items():
+        model = build()
+        for _ in range(warmup):
+            model.train_on_batch(*batch)
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            model.train_on_batch(*batch)
+            times.append(time.perf_counter() - start)
+        seconds[name] = statistics.median(times)
+    return seconds, min(seconds, key=seconds.get)

@@ -26,6 +26,7 @@ GENERATOR_NAME = "generator.keras"
 LAST_GENERATOR_NAME = "generator_last.keras"
 STRENGTH_NAME = "color_strength.json"
 PRIOR_NAME = "color_prior.npy"
+PRECISION_NAME = "precision.json"  # precision "auto": what the run measured and chose, so a resumed run keeps it
 CHECKPOINT_PATH = Path("checkpoint") / "state.npz"
 SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"

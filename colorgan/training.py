@@ -6,6 +6,7 @@ generator's color strength is calibrated on the validation photos (``colorgan.ca
 Where it computes (one device, several GPUs, several workers) is ``colorgan.distribute``'s choice.
 """
 
+import functools
 import json
 import os
 import zlib
@@ -274,12 +275,43 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     if chief:
         folder.mkdir(parents=True, exist_ok=True)
         runs.write_config(folder, config)
+    if not distribute.is_multi_worker(strategy):  # workers would each time their own: they keep the static rule
+        config = {**config, "precision": _measured_precision(config, folder, chief, verbose)}
     with distribute.write_folder(folder, strategy) as output:
         outcome = _fit(config, strategy, folder, output, resuming, datasets, verbose)
     if chief and config["calibrate"] and outcome["epoch"] >= config["epochs"] and \
             (folder / runs.GENERATOR_NAME).is_file():
         calibrate(folder, config, verbose)
     return {"run_dir": folder, "config": config, "chief": chief, **outcome}
+
+
+def _measured_precision(config, folder, chief, verbose):
+    """``auto`` on a CPU with bfloat16 kernels: float32 or bfloat16, whichever trains this network faster, timed
+    on a few steps at the run's image and batch size, once per run (kept in the run folder: a resumed run computes
+    as it started). Any other setting: ``precision.resolve``'s rule."""
+    if not precision.worth_measuring(config["precision"]):
+        return config["precision"]
+    path = folder / runs.PRECISION_NAME
+    if path.is_file():
+        return json.loads(path.read_text())["precision"]
+    rng = np.random.default_rng(0)
+    size, count = int(config["image_size"]), int(config["batch_size"])
+    batch = (rng.uniform(-1, 1, (count, size, size, 1)).astype("float32"),
+             rng.uniform(-0.5, 0.5, (count, size, size, 2)).astype("float32"))
+
+    def build(name):
+        model = build_pix2pix({**config, "precision": name, "ema_decay": 0.0})
+        model.set_epoch(0)  # the first phase's step (encoder frozen, if it starts frozen)
+        return model
+
+    seconds, chosen = precision.fastest({name: functools.partial(build, name) for name in ("float32", "bfloat16")},
+                                        batch)
+    if chief:
+        path.write_text(json.dumps({"precision": chosen, "seconds_per_step": seconds}, indent=1) + "\n")
+    if verbose:
+        timed = ", ".join(f"{name} {value:.3f} s" for name, value in seconds.items())
+        print(f"[colorgan] precision auto: {chosen} (one training step: {timed})", flush=True)
+    return chosen
 
 
 def _fit(config, strategy, folder, output, resuming, datasets, verbose):

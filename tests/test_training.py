@@ -223,3 +223,39 @@ def test_calibrate_again_with_other_working_sizes(prepared, tmp_path, capsys):
     assert {row["working_size"] for row in strength["table"]} == {32, 64}
     assert cli.main(["calibrate", str(folder), "--working-size-factors", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_precision_auto_is_timed_once_per_run_and_kept(prepared, tmp_path, monkeypatch):
+    """On a CPU with bfloat16 kernels, auto times both precisions for this network and keeps the faster one."""
+    from colorgan import precision
+
+    monkeypatch.setattr(precision, "worth_measuring", lambda name: name == "auto")
+    config = tiny_config(prepared, tmp_path, precision="auto", epochs=1, calibrate=False)
+    training.train(config, verbose=0)
+    chosen = json.loads((tmp_path / "tiny" / "precision.json").read_text())
+    seconds = chosen["seconds_per_step"]
+    assert set(seconds) == {"float32", "bfloat16"} and all(value > 0 for value in seconds.values())
+    assert chosen["precision"] == min(seconds, key=seconds.get)
+    assert json.loads((tmp_path / "tiny" / "config.json").read_text())["precision"] == "auto"
+
+    (tmp_path / "tiny" / "precision.json").write_text(json.dumps({"precision": "float32", "seconds_per_step": {}}))
+    monkeypatch.setattr(precision, "fastest", lambda *args, **kwargs: pytest.fail("a resumed run timed again"))
+    outcome = training.train({**config, "epochs": 2}, verbose=0)
+    assert outcome["model"].generator.dtype_policy.name == "float32"  # what the run folder says, not re-measured
+
+
+def test_fastest_picks_the_quickest_step(monkeypatch):
+    from colorgan import precision
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(precision.time, "perf_counter", lambda: clock["now"])
+
+    class Model:
+        def __init__(self, cost):
+            self.cost = cost
+
+        def train_on_batch(self, *batch):
+            clock["now"] += self.cost
+
+    seconds, chosen = precision.fastest({"float32": lambda: Model(0.3), "bfloat16": lambda: Model(0.2)}, (None,))
+    assert chosen == "bfloat16" and seconds == pytest.approx({"float32": 0.3, "bfloat16": 0.2})
