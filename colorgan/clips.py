@@ -12,7 +12,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-from colorgan import color, inference, metrics, temporal, video
+from colorgan import color, metrics, temporal, video
 
 
 @dataclass
@@ -70,13 +70,12 @@ def gray(frames):
 
 
 def colorize_clip(generator, frames, stable, batch_size=8, color_strength=1.0):
-    """Colorize a list of frames as ``video.colorize_video`` does, in memory."""
-    gain = inference.effective_gain(generator, color_strength)
-    stabilizer = temporal.Stabilizer() if stable else None
+    """Colorize a list of frames as ``video.colorize_video`` does, in memory -> (frames, the colorizer)."""
+    colorizer = video.FilmColorizer(generator, stable, color_strength=color_strength)
     colored = []
     for start in range(0, len(frames), batch_size):
-        colored += video.colorize_frames(generator, frames[start:start + batch_size], stabilizer, gain=gain)
-    return colored, stabilizer
+        colored += colorizer.feed(frames[start:start + batch_size])
+    return colored + colorizer.finish(), colorizer
 
 
 def measure(colored, clip):
@@ -94,10 +93,10 @@ def compare(generator, clip, batch_size=8):
     film = gray(clip.frames)
     results = {"originals": measure(clip.frames, clip), "gray": measure(film, clip)}
     for way, stable in (("per frame", False), ("stable", True)):
-        colored, stabilizer = colorize_clip(generator, film, stable, batch_size)
+        colored, colorizer = colorize_clip(generator, film, stable, batch_size)
         results[way] = measure(colored, clip)
-        if stabilizer is not None:
-            results[way]["cuts_found"] = list(stabilizer.cuts)
+        if stable:
+            results[way]["cuts_found"] = list(colorizer.stabilizer.cuts)
     return results
 
 

@@ -50,15 +50,43 @@ def is_video_file(path):
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
-def colorize_frames(generator, frames, stabilizer=None, working_size=None, gain=1.0):
-    """Consecutive uint8 RGB frames (H, W, 3) -> colorized uint8 RGB frames, in one generator call.
+class FilmColorizer:
+    """A film's frames in, in order, batch by batch -> its colorized frames, in order.
 
-    ``stabilizer``: a ``temporal.Stabilizer`` carried from batch to batch (None: each frame as a photo,
-    exactly ``inference.colorize_batch``). ``gain``: the gain on ab (``inference.effective_gain``).
+    Each batch goes through the generator in one call. With ``stable`` colors (``temporal.Stabilizer``) a
+    batch comes out when the next one is in, since its frames are averaged with the frames ahead;
+    ``finish`` returns the last one. Without, each frame is a photo (exactly ``inference.colorize_batch``).
     """
-    predicted = inference.predict_ab(generator, frames, working_size, batch_size=max(1, len(frames)))
-    return [inference._join(lightness, ab if stabilizer is None else stabilizer(lightness, ab), gain)
-            for lightness, ab in predicted]
+
+    def __init__(self, generator, stable=True, working_size=None, color_strength=1.0, color_gain=None):
+        self.generator, self.working_size = generator, working_size
+        self.gain = inference.effective_gain(generator, color_strength, color_gain)
+        self.stabilizer = temporal.Stabilizer() if stable else None
+        self.held = []  # full-resolution L of the frames the stabilizer holds back, (H, W) float32 each
+
+    def feed(self, frames):
+        """Consecutive uint8 RGB frames (H, W, 3) -> the colorized uint8 RGB frames that are ready."""
+        if not len(frames):
+            return []
+        predicted = inference.predict_ab(self.generator, frames, self.working_size, batch_size=len(frames))
+        if self.stabilizer is None:
+            return [inference._join(lightness, ab, self.gain) for lightness, ab in predicted]
+        ready = len(self.held)
+        for lightness, ab in predicted:
+            self.stabilizer.push(lightness, ab)
+            self.held.append(lightness)
+        return self._release(ready)
+
+    def finish(self):
+        """The frames still held back (the last batch)."""
+        return self._release(len(self.held))
+
+    def _release(self, count):
+        lightness, self.held = self.held[:count], self.held[count:]
+        if not count:
+            return []
+        return [inference._join(each, ab, self.gain) for each, ab in zip(lightness, self.stabilizer.pop(count),
+                                                                          strict=True)]
 
 
 def colorize_video(generator, source, destination, stable=True, batch_size=8, working_size=None,
@@ -85,18 +113,13 @@ def colorize_video(generator, source, destination, stable=True, batch_size=8, wo
         raise ValueError(f"{destination} exists; pass overwrite=True to replace it")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    gain = inference.effective_gain(generator, color_strength, color_gain)
-    stabilizer = temporal.Stabilizer() if stable else None
-
-    def colorize(frames):
-        return colorize_frames(generator, frames, stabilizer, working_size, gain)
-
+    colorizer = FilmColorizer(generator, stable, working_size, color_strength, color_gain)
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Same folder (so the rename is atomic), same suffix (FFmpeg picks the container from it), hidden.
     temporary = destination.with_name(f".{destination.stem}.{os.getpid()}.tmp{destination.suffix}")
     try:
         with _open(source) as reader:
-            written = _transcode(reader, source, temporary, colorize, int(batch_size), progress)
+            written = _transcode(reader, source, temporary, colorizer, int(batch_size), progress)
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
@@ -116,7 +139,7 @@ def _open(source):
     return reader
 
 
-def _transcode(reader, source, path, colorize, batch_size, progress):
+def _transcode(reader, source, path, colorizer, batch_size, progress):
     """Decode ``reader``'s first video stream in batches, colorize, encode to ``path``, audio beside it."""
     video_in = reader.streams.video[0]
     video_in.thread_type = "AUTO"  # decode on all cores
@@ -132,13 +155,12 @@ def _transcode(reader, source, path, colorize, batch_size, progress):
                 if packet.stream.index == video_in.index:
                     pending += packet.decode()  # an empty packet at the end flushes the decoder
                     if len(pending) >= batch_size:
-                        encoder.write(pending, colorize)
-                        update(len(pending))
+                        update(encoder.write(pending, colorizer.feed))
                         pending = []
                 else:
                     _write_audio(writer, packet, *audio_out[packet.stream.index])
-            encoder.write(pending, colorize)
-            update(len(pending))
+            update(encoder.write(pending, colorizer.feed))
+            update(encoder.write([], lambda rgb: colorizer.finish()))
             encoder.close()
             for stream, transcode in audio_out.values():
                 if transcode:
@@ -189,14 +211,17 @@ class _VideoEncoder:
         self.writer, self.stream, self.time_base = writer, stream, video_in.time_base
         self.step = max(1, round(1 / (float(rate) * float(video_in.time_base))))  # one frame, in ticks
         self.frames, self.last_pts = 0, None
+        self.waiting = []  # decoded frames whose colors are not out yet (a stable colorizer holds one batch)
 
     def write(self, frames, colorize):
-        if not frames:
-            return
+        """Decoded frames -> ``colorize``(their RGB) -> encode what it returns, in order; -> frames encoded."""
+        self.waiting += frames
         rgb = [frame.to_ndarray(format="rgb24", src_colorspace=self.matrix, width=self.stream.width,
                                 height=self.stream.height) for frame in frames]
-        for frame, colored in zip(frames, colorize(rgb), strict=True):
-            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(colored), format="rgb24")
+        colored = colorize(rgb)
+        done, self.waiting = self.waiting[:len(colored)], self.waiting[len(colored):]
+        for frame, picture in zip(done, colored, strict=True):
+            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             out = out.reformat(format=self.stream.pix_fmt, dst_colorspace=self.matrix, dst_color_range=1)
             pts = frame.pts if frame.pts is not None else (self.last_pts or 0) + self.step
             if self.last_pts is not None and pts <= self.last_pts:  # a broken clock must not stop the encoder
@@ -204,6 +229,7 @@ class _VideoEncoder:
             out.pts, out.time_base, self.last_pts = pts, self.time_base, pts
             self.writer.mux(self.stream.encode(out))
             self.frames += 1
+        return len(done)
 
     def close(self):
         self.writer.mux(self.stream.encode(None))
