@@ -2,7 +2,7 @@
 
 The package is thin: ``color`` (the Lab convention), ``images`` (reading any photo),
 ``data`` (preparation and the tf.data pipeline), ``models`` (U-Net and PatchGAN),
-``gan`` (the Pix2Pix keras.Model), ``inference``, ``batch`` (folders of photos) and ``metrics``.
+``gan`` (the Pix2Pix keras.Model), ``inference``, ``batch`` (folders of photos), ``video`` (films) and ``metrics``.
 Heavy modules are imported on first use so ``import colorgan`` and ``colorgan --help`` stay fast.
 """
 
@@ -15,6 +15,7 @@ _LAZY = {
     "load_generator": "colorgan.inference",
     "colorize": "colorgan.inference",
     "colorize_files": "colorgan.batch",
+    "colorize_video": "colorgan.video",
 }
 
 

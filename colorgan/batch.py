@@ -2,6 +2,7 @@
 
 Output names mirror the inputs: a file goes to ``<out_dir>/<its name>``, a folder's photos to
 ``<out_dir>/<path inside the folder>`` (formats not written back, such as GIF or HEIC, become PNG).
+Films (``video``) found beside the photos are colorized too, each into ``<name>.mp4``.
 The guarantees, for the command line, notebooks and Python alike:
 
 - an output that would replace an input, or an output folder inside an input folder, is refused
@@ -16,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorgan import images
+from colorgan import images, video
 
 # Formats written back as themselves; anything else (GIF, HEIC, PGM, ...) is written as PNG.
 WRITABLE = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -33,10 +34,12 @@ class Report:
     failed: list = field(default_factory=list)  # (path, reason): photos (or inputs) that could not be colorized
     not_read: list = field(default_factory=list)  # (path, reason): files that are not photos colorgan reads
     photos: int = 0  # photo files found in the inputs
+    videos: int = 0  # video files found in the inputs
 
     def summary(self, out_dir, redo_hint="overwrite=True redoes them"):
         """One line: how many photos were colorized, kept, failed, and how many other files were left."""
-        parts = [f"colorized {len(self.written)} of {self.photos} photos into {out_dir}"]
+        noun = "videos" if not self.photos and self.videos else "photos and videos" if self.videos else "photos"
+        parts = [f"colorized {len(self.written)} of {self.photos + self.videos} {noun} into {out_dir}"]
         if self.existing:
             parts.append(f"{len(self.existing)} already colorized, kept ({redo_hint})")
         if self.failed:
@@ -49,6 +52,8 @@ class Report:
 def output_path(relative, out_dir):
     """Where the colorized version of a photo at ``relative`` (inside its input) goes."""
     relative = Path(relative)
+    if video.is_video_file(relative):
+        return Path(out_dir) / relative.with_suffix(video.DEFAULT_SUFFIX)
     if relative.suffix.lower() not in WRITABLE:
         relative = relative.with_suffix(".png")
     return Path(out_dir) / relative
@@ -69,8 +74,9 @@ def plan(inputs, out_dir, overwrite=False):
                 raise ValueError(f"the output folder {out_dir} {where} the input folder {given}: colorized photos "
                                  "would replace or mix with the originals; write to another folder")
             photos, others = images.find_files(given)
-            report.not_read += others
-            pairs = [(path, path.relative_to(given)) for path in photos]
+            films = {path for path, _ in others if video.is_video_file(path) and not path.name.startswith(".")}
+            report.not_read += [(path, reason) for path, reason in others if path not in films]
+            pairs = [(path, path.relative_to(given)) for path in sorted([*photos, *films])]
             if not pairs:
                 report.failed.append((given, "folder holds no image files"))
         elif given.is_file():
@@ -78,7 +84,8 @@ def plan(inputs, out_dir, overwrite=False):
         else:
             report.failed.append((given, "no such file or folder"))
             continue
-        report.photos += len(pairs)
+        report.videos += sum(video.is_video_file(source) for source, _ in pairs)
+        report.photos += sum(not video.is_video_file(source) for source, _ in pairs)
         for source, relative in pairs:
             destination = output_path(relative, out_dir)
             if destination in taken:
@@ -120,21 +127,23 @@ def write_rgb(rgb, destination):
 
 
 def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, working_size=None, progress=None,
-                   **colorize_options):
-    """Colorize photo files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
+                   stable=True, video_progress=False, **colorize_options):
+    """Colorize photo and video files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
 
     Args:
         generator: as ``inference.colorize_batch`` (``inference.load_generator``).
         overwrite: redo photos whose output already exists (an input is never overwritten).
-        progress: optional callable(n) told how many photos were just handled (a tqdm ``update``).
-        colorize_options: passed on to ``inference.colorize_batch``.
+        progress: optional callable(n) told how many files were just handled (a tqdm ``update``).
+        stable, video_progress: for films, ``video.colorize_video``'s ``stable`` and ``progress``.
+        colorize_options: passed on to ``inference.colorize_batch`` (and ``video.colorize_video``).
     """
     from colorgan import inference
 
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     report = plan(inputs, out_dir, overwrite=overwrite)
-    todo, report.todo = report.todo, []
+    films = [pair for pair in report.todo if video.is_video_file(pair[0])]
+    todo, report.todo = [pair for pair in report.todo if pair not in films], []
     for start in range(0, len(todo), batch_size):
         batch, photos, readable = todo[start:start + batch_size], [], []
         for source, destination in batch:
@@ -153,4 +162,14 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
                 report.failed.append((source, str(error)))
         if progress is not None:
             progress(len(batch))
+    for source, destination in films:
+        try:
+            video.colorize_video(generator, source, destination, stable=stable, batch_size=batch_size,
+                                 working_size=working_size, overwrite=True, progress=video_progress,
+                                 **colorize_options)
+            report.written.append(destination)
+        except (video.VideoError, OSError) as error:
+            report.failed.append((source, getattr(error, "reason", str(error))))
+        if progress is not None:
+            progress(1)
     return report

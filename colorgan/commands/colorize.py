@@ -1,5 +1,8 @@
 """Colorize photos with a trained generator: files and folders (recursive) in, same-size color photos out.
 
+Films (mp4, mov, avi, mkv, webm, ...) come out as H.264 MP4 with their frame count, size, frame rate and
+sound, their colors carried along the motion so they do not flicker (``--per-frame``: each frame alone).
+
 Output names mirror the inputs: a file goes to OUT_DIR/<its name>, a folder's photos to
 OUT_DIR/<path inside the folder>. Your photos are never overwritten: an output that would replace
 an input is refused, and outputs that already exist are kept (a re-run colorizes only what is
@@ -10,11 +13,12 @@ code is 1 if any photo failed.
 import sys
 from pathlib import Path
 
-HELP = "colorize photos (files or folders) at full resolution with a trained generator"
+HELP = "colorize photos and films (files or folders) at full resolution with a trained generator"
 
 
 def add_arguments(parser):
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files and/or folders (searched recursively)")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="photo and video files and/or folders (searched recursively)")
     parser.add_argument("-o", "--out", required=True, metavar="OUT_DIR",
                         help="folder for the colorized photos (not an input folder)")
     parser.add_argument("--overwrite", action="store_true",
@@ -25,6 +29,8 @@ def add_arguments(parser):
     parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
+    parser.add_argument("--per-frame", action="store_true",
+                        help="films: colorize each frame alone, as a photo (default: colors carried along the motion)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="long side the network sees (default: image_size of the run's config.json, else 256)")
 
@@ -50,10 +56,11 @@ def run(args):
         return 2
     print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g} x strength {args.color_strength:g})",
           flush=True)
-    with tqdm(total=len(planned.todo), unit="photo", desc="colorizing") as progress:
+    with tqdm(total=len(planned.todo), unit="file", desc="colorizing") as progress:
         report = batch.colorize_files(generator, args.inputs, out_dir, overwrite=args.overwrite,
                                       batch_size=args.batch_size, working_size=args.working_size,
-                                      progress=progress.update, color_strength=args.color_strength)
+                                      progress=progress.update, color_strength=args.color_strength,
+                                      stable=not args.per_frame, video_progress=True)
     for path, reason in report.not_read + report.failed:
         print(f"skipped {path}: {reason}")
     print(report.summary(out_dir, redo_hint="--overwrite redoes them"))
