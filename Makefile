@@ -29,7 +29,7 @@ help: ## list the targets (this message)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet -e ".[dev,app]"
 	touch $(STAMP)
 
 # The suite also runs the generator under Keras' PyTorch and JAX backends (tests/test_backends.py). torch
@@ -39,7 +39,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 BACKENDS := $(VENV)/.backends
 $(BACKENDS): $(STAMP)
 	$(VENV)/bin/pip install --quiet --quiet --retries 0 --no-deps --extra-index-url $(TORCH_INDEX) "torch==2.13.0"
-	$(VENV)/bin/pip install --quiet -e ".[dev,backends]"
+	$(VENV)/bin/pip install --quiet -e ".[dev,app,backends]"
 	touch $(BACKENDS)
 
 .PHONY: setup
@@ -127,6 +127,14 @@ examples: $(STAMP) ## the README's picture: the shipped generator on 8 held-out 
 colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [RUN=name | MODEL=path]
 	@test -n "$(IN)" || { echo 'usage: make colorize IN="photo.jpg or folder ..." [OUT=build/colorized]'; exit 2; }
 	$(COLORGAN) colorize $(IN) -o $(OUT) $(MODEL_ARG)
+
+.PHONY: app
+app: $(STAMP) ## the web app: drop photos in a browser, compare before/after, download (shipped generator, or RUN=name)
+	$(COLORGAN) app $(MODEL_ARG)
+
+.PHONY: screenshot
+screenshot: $(STAMP) ## the README's picture of the web app, taken in headless Chromium (docs/app.png)
+	$(PY) -m colorgan.browser docs/app.png
 
 .PHONY: evaluate
 evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation split, beside the gray baseline
