@@ -25,8 +25,12 @@ def run(args):
     from colorgan import app
 
     try:
-        app.launch(args.model, host=args.host, port=args.port, share=args.share)
+        page = app.launch(args.model, host=args.host, port=args.port, share=args.share, quiet=True,
+                          prevent_thread_lock=True)
     except ValueError as error:  # ModelError, a bad URL or checksum included
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"colorgan app: open {page.local_url} in your browser"
+          + (f" (public link: {page.share_url})" if page.share_url else "") + "; Ctrl+C stops it", flush=True)
+    page.block_thread()
     return 0
