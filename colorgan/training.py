@@ -9,6 +9,7 @@ Where it computes (one device, several GPUs, several workers) is ``colorgan.dist
 import functools
 import json
 import os
+import sys
 import zlib
 
 import keras
@@ -24,6 +25,7 @@ from colorgan import (
     models,
     objectives,
     precision,
+    progress,
     runs,
 )
 
@@ -253,7 +255,8 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     Args:
         config: parameters (see DEFAULTS), e.g. a notebook's parameters or a params/*.yaml profile.
         datasets: optional (train, val) tf.data datasets of (L, ab); default: ``make_datasets(config)``.
-        verbose: Keras' fit verbosity (1: a progress bar per epoch).
+        verbose: 0: silent; 1: one line per epoch (``colorgan.progress``), and Keras' progress bar within
+            each epoch when stdout is a terminal; 2: the bar always.
         cluster: ``auto`` (the cluster TF_CONFIG describes, else this machine) or ``slurm`` (the tasks of
             this Slurm job step); see ``colorgan.distribute``. On a cluster every worker calls ``train``
             with the same parameters; ``batch_size`` is the global batch.
@@ -370,14 +373,15 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
         saver,
         keras.callbacks.CSVLogger(str(output / runs.HISTORY_NAME), append=True),
         keras.callbacks.TensorBoard(log_dir=str(output / runs.LOGS_DIR), write_graph=False),
-    ]
+    ] + ([progress.EpochLine(config["epochs"])] if verbose and chief else [])  # last: its time is the whole epoch's
+    bar = verbose >= 2 or (verbose == 1 and sys.stdout.isatty())
     history = {}
     if initial_epoch < config["epochs"]:
         with distribute.stop_when_a_worker_is_lost(strategy, state_path):
             history = model.fit(fit_train, validation_data=fit_val, epochs=config["epochs"],
                                 initial_epoch=initial_epoch, steps_per_epoch=config["steps_per_epoch"],
                                 validation_steps=config["validation_steps"], callbacks=run_callbacks,
-                                shuffle=False, verbose=verbose).history  # the tf.data pipeline shuffles
+                                shuffle=False, verbose=int(bar)).history  # the tf.data pipeline shuffles
     if guard.tripped:
         kept = saver.saved_epoch or (initial_epoch if resuming else None)
         where = f"the last good checkpoint (epoch {kept}) is kept in {state_path}" if kept else \

@@ -22,7 +22,7 @@ def run(args):
     import yaml
 
     from colorgan import quiet
-    from colorgan.notebooks import run_notebooks
+    from colorgan.notebooks import NotebookFailed, run_notebooks
 
     overrides = {}
     for item in args.set:
@@ -31,9 +31,12 @@ def run(args):
             raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")
         overrides[name] = yaml.safe_load(value)
     try:
-        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True,
+        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, stream=sys.stdout,
                       quiet=not (args.verbose or quiet.verbose_requested()))
     except ValueError as error:  # a missing or malformed profile, an unknown name or notebook
         print(f"colorgan notebooks: {error}", file=sys.stderr)
         return 2
+    except NotebookFailed as error:
+        print(f"colorgan notebooks: {error}", file=sys.stderr)
+        return 1
     return 0
