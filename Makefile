@@ -59,13 +59,24 @@ test: $(STAMP) $(BACKENDS) lint ## the whole suite: lint, unit tests (PyTorch an
 prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=photos (default: skimage samples)
 	$(COLORGAN) prepare $(SRC) --out data/prepared/$(or $(NAME),default)
 
+# Training: PREPARED=a prepared folder (from `colorgan prepare PHOTOS --out data/prepared/NAME`) trains on it,
+# in the run models/NAME (RUN=name to choose); without it, notebook 01 prepares the profile's own sources first.
+# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml).
+PREPARED ?=
+PARAMS ?=
+TRAIN_ON = $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED)))) 02 03,01 02 03)
+CHECK_PREPARED = $(if $(PREPARED),@test -d "$(PREPARED)/train" -a -d "$(PREPARED)/val" || { echo "no prepared photos in \
+	$(PREPARED) (it needs train/ and val/): make them with: colorgan prepare PHOTOS... --out $(PREPARED)" >&2; exit 2; })
+
 .PHONY: train
-train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.yaml (resumes if interrupted)
-	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
+train: $(STAMP) ## train on a GPU runner (params/train.yaml; resumes if interrupted): make train [PREPARED=data/prepared/mine]
+	$(CHECK_PREPARED)
+	$(COLORGAN) notebooks --params $(or $(PARAMS),params/train.yaml) $(TRAIN_ON)
 
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~21 CPU-minutes, ~17 min on 2 cores): notebooks 01 -> 03
-	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~17 min on 2 cores): make train-cpu [PREPARED=...]
+	$(CHECK_PREPARED)
+	$(COLORGAN) notebooks --params $(or $(PARAMS),params/cpu.yaml) $(TRAIN_ON)
 
 # The scoreboard: each recipe on the shared photos (bsds500-test held out), then every generator scored on the
 # held-out photos beside gray. Runs resume, so an interrupted scoreboard continues. Overrides are relative to

@@ -121,6 +121,19 @@ def executions(monkeypatch):
     return calls
 
 
+def test_a_notebook_that_stops_is_one_line_naming_it_the_error_and_the_traceback(tmp_path, monkeypatch, capsys):
+    def fails(path, out, **kwargs):
+        raise papermill.PapermillExecutionError(cell_index=3, exec_count=2, source="prepare(...)", ename="ValueError",
+                                                evalue="source not found: ../shared/datasets/photos",
+                                                traceback=["Traceback"] * 40)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fails)
+    assert main(["notebooks", "01", "--output-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "colorgan notebooks: 01_prepare_data.ipynb stopped: ValueError: source not found: ../shared/datasets/photos "
+        f"(the traceback is in {tmp_path / '01_prepare_data.ipynb'})"]
+
+
 def test_a_typo_in_a_profile_is_refused_with_the_known_names(tmp_path, executions, capsys):
     profile = tmp_path / "mine.yaml"
     profile.write_text("seed: 0\nepoch: 5\n")
