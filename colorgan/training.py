@@ -28,6 +28,7 @@ from colorgan import (
     progress,
     runs,
 )
+from colorgan.paths import resolve
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
@@ -35,6 +36,7 @@ DEFAULTS = {
     "prepared_dir": "data/prepared/default",
     "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
     "models_dir": "models",
+    "init_from": "",  # a generator .keras file to start from (fine-tuning); "": random weights. Not when resuming.
     "image_size": 256,
     "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
     "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
@@ -210,6 +212,20 @@ def make_datasets(config, drop_remainder=False):
     return train, val
 
 
+def start_from(model, path):
+    """Fine-tuning: the generator (and its moving average) starts from a saved generator's weights."""
+    from colorgan import inference
+
+    source = inference.load_generator(resolve(path))
+    try:
+        model.generator.set_weights(source.get_weights())
+    except ValueError as error:
+        raise ValueError(f"{path}: this generator does not fit the run's architecture (image_size, base_filters, "
+                         f"objective): {error}") from None
+    for average, value in zip(model.ema_weights, model.generator.get_weights(), strict=False):
+        average.assign(value)
+
+
 def _sample_batch(val, count):
     """The first ``count`` validation photos: the same ones in every grid of a run. Numpy (L, ab)."""
     lightness, ab = next(iter(val.unbatch().batch(count).take(1)))
@@ -246,6 +262,7 @@ def calibrate(folder, config=None, verbose=1):
     if verbose:
         print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
               f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)
+        print(f"[colorgan] {folder.name}: {calibration.verdict(chosen, len(photos))}", flush=True)
     return chosen["gain"]
 
 
@@ -330,6 +347,8 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
 
     state_path = folder / runs.CHECKPOINT_PATH
     meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": None}
+    if config["init_from"] and not resuming:
+        start_from(model, config["init_from"])
     initial_epoch = meta["epoch"]
     fit_train, fit_val = train_data, val_data
     if distribute.is_multi_worker(strategy):

@@ -26,7 +26,8 @@ def add_arguments(parser):
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
     parser.add_argument("--working-size", type=int, default=None,
-                        help="long side the network sees (default: image_size of the run's config.json, else 256)")
+                        help="long side the network sees, in pixels (default: the one calibrated with the generator, "
+                             "in color_strength.json beside it; else its run's image_size)")
 
 
 def run(args):
