@@ -17,6 +17,7 @@ NEEDS = {
     "numpy": ("1.26", "the color, image, inference, batch and GAN tests pass with NumPy 1.26.4"),
     "keras": ("3.15", "Keras 3.8's evaluate returns tensors where colorgan reads floats; pure Python, so upgrading "
                       "it leaves TensorFlow and NumPy alone"),
+    "tensorboard": ("2.19", "TensorFlow 2.19 asks for tensorboard ~= 2.19: a higher bound would replace Colab's TensorFlow"),
     "pillow": ("11.1", "pillow-heif (HEIC photos) needs Pillow >= 11.1; Gradio needs Pillow < 13"),
 }
 
@@ -26,8 +27,8 @@ def lower_bounds():
     dependencies = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     bounds = {}
     for requirement in dependencies:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)>=([0-9.]+)", requirement.split(";")[0].strip())
-        assert match, f"{requirement!r}: a dependency is written name>=version"
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:>=|==)([0-9.]+)", requirement.split(";")[0].strip())
+        assert match, f"{requirement!r}: a dependency is written name>=version (or name==version)"
         bounds[match[1].lower()] = match[2]
     return bounds
 
