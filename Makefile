@@ -29,7 +29,7 @@ help: ## list the targets (this message)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet -e ".[dev,app]"
 	touch $(STAMP)
 
 # The suite also runs the generator under Keras' PyTorch and JAX backends (tests/test_backends.py). torch
@@ -39,7 +39,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 BACKENDS := $(VENV)/.backends
 $(BACKENDS): $(STAMP)
 	$(VENV)/bin/pip install --quiet --quiet --retries 0 --no-deps --extra-index-url $(TORCH_INDEX) "torch==2.13.0"
-	$(VENV)/bin/pip install --quiet -e ".[dev,backends]"
+	$(VENV)/bin/pip install --quiet -e ".[dev,app,backends]"
 	touch $(BACKENDS)
 
 .PHONY: setup
@@ -59,13 +59,24 @@ test: $(STAMP) $(BACKENDS) lint ## the whole suite: lint, unit tests (PyTorch an
 prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=photos (default: skimage samples)
 	$(COLORGAN) prepare $(SRC) --out data/prepared/$(or $(NAME),default)
 
+# Training: PREPARED=a prepared folder (from `colorgan prepare PHOTOS --out data/prepared/NAME`) trains on it,
+# in the run models/NAME (RUN=name to choose); without it, notebook 01 prepares the profile's own sources first.
+# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml).
+PREPARED ?=
+PARAMS ?=
+TRAIN_ON = $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED)))) 02 03,01 02 03)
+CHECK_PREPARED = $(if $(PREPARED),@test -d "$(PREPARED)/train" -a -d "$(PREPARED)/val" || { echo "no prepared photos in \
+	$(PREPARED) (it needs train/ and val/): make them with: colorgan prepare PHOTOS... --out $(PREPARED)" >&2; exit 2; })
+
 .PHONY: train
-train: $(STAMP) ## train on a GPU runner: notebooks 01 -> 03 with params/train.yaml (resumes if interrupted)
-	$(COLORGAN) notebooks --params params/train.yaml 01 02 03
+train: $(STAMP) ## train on a GPU runner (params/train.yaml; resumes if interrupted): make train [PREPARED=data/prepared/mine]
+	$(CHECK_PREPARED)
+	$(COLORGAN) notebooks --params $(or $(PARAMS),params/train.yaml) $(TRAIN_ON)
 
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~21 CPU-minutes, ~17 min on 2 cores): notebooks 01 -> 03
-	$(COLORGAN) notebooks --params params/cpu.yaml 01 02 03
+train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~17 min on 2 cores): make train-cpu [PREPARED=...]
+	$(CHECK_PREPARED)
+	$(COLORGAN) notebooks --params $(or $(PARAMS),params/cpu.yaml) $(TRAIN_ON)
 
 # The scoreboard: each recipe on the shared photos (bsds500-test held out), then every generator scored on the
 # held-out photos beside gray. Runs resume, so an interrupted scoreboard continues. Overrides are relative to
@@ -107,14 +118,16 @@ scoreboard: $(STAMP) ## train each recipe (5 to 54 CPU-minutes each), score all 
 		"wider U-Net (base 48)=models/sb_wide48/generator.keras" \
 		"128-px crops=models/sb_128/generator.keras"
 
-# The demo trains on ../shared/datasets/photos when present, else on scikit-image's sample photos.
-DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3)
+# The demo trains on ../shared/datasets/photos when present; else (a fresh clone) it fine-tunes the shipped
+# generator for 5 epochs on scikit-image's sample photos: 6 photos are too few to learn colors from scratch.
+DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3 \
+	-p init_from=colorgan/pretrained/generator.keras -p epochs=5 -p warmup_epochs=5 -p checkpoint_every=1 -p sample_every=1)
 
 SAMPLES_DIR = $$($(PY) -c "import skimage.data; print(skimage.data.data_dir)")
 SHIPPED := colorgan/pretrained/generator.keras
 
 .PHONY: demo
-demo: $(STAMP) ## the main job on a built-in default: colors at once, then a CPU run end to end (~5 min), models/demo/
+demo: $(STAMP) ## colors at once with the shipped generator, then a CPU training run end to end (models/demo/)
 	$(COLORGAN) colorize $(SAMPLES_DIR)/astronaut.png $(SAMPLES_DIR)/coffee.png $(SAMPLES_DIR)/chelsea.png \
 		-o build/demo/shipped --model $(SHIPPED)
 	$(COLORGAN) notebooks --params params/demo.yaml $(DEMO_DATA) 01 02 03 04
@@ -127,6 +140,14 @@ examples: $(STAMP) ## the README's picture: the shipped generator on 8 held-out 
 colorize: $(STAMP) ## colorize photos: make colorize IN="old/photos" OUT=colorized [RUN=name | MODEL=path]
 	@test -n "$(IN)" || { echo 'usage: make colorize IN="photo.jpg or folder ..." [OUT=build/colorized]'; exit 2; }
 	$(COLORGAN) colorize $(IN) -o $(OUT) $(MODEL_ARG)
+
+.PHONY: app
+app: $(STAMP) ## the web app: drop photos in a browser, compare before/after, download (shipped generator, or RUN=name)
+	$(COLORGAN) app $(MODEL_ARG)
+
+.PHONY: screenshot
+screenshot: $(STAMP) ## the README's picture of the web app, taken in headless Chromium (docs/app.png)
+	$(PY) -m colorgan.browser docs/app.png
 
 .PHONY: evaluate
 evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation split, beside the gray baseline

@@ -52,6 +52,16 @@ def choose_epoch(history, first_epoch=0, min_ratio=MIN_COLORFULNESS_RATIO):
     return chosen
 
 
+def verdict(row, photos):
+    """One plain sentence on a calibrated ``row``: do its colors beat leaving the photos gray?"""
+    figures = (f"PSNR {row['psnr']:.2f} dB beside gray's {row['gray_psnr']:.2f}, CIEDE2000 {row['ciede2000']:.2f} "
+               f"beside gray's {row['gray_ciede2000']:.2f}, on {photos} validation photos")
+    if row["psnr"] > row["gray_psnr"] and row["ciede2000"] < row["gray_ciede2000"]:
+        return f"its colors are closer to the real ones than gray is ({figures})"
+    return (f"its colors are WORSE than leaving the photos gray ({figures}): train it on more photos or for "
+            "more epochs before using it")
+
+
 def choose_row(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
     """From rows {"gain", "psnr", "ciede2000", "colorfulness", "real_colorfulness", "gray_psnr",
     "gray_ciede2000", ...}: the calibrated row (see module doc)."""

@@ -11,13 +11,23 @@ import numpy as np
 
 from colorgan import calibration, color, metrics, plots, runs
 from colorgan.checkpoint import save_checkpoint
+from colorgan.gan import ABSENT_LOSSES
 
 
 class PhaseSwitch(keras.callbacks.Callback):
-    """Enters each epoch's phase: generator alone, discriminator alone, adversarial (``Pix2Pix.phase_of``)."""
+    """Enters each epoch's phase: generator alone, discriminator alone, adversarial (``Pix2Pix.phase_of``).
+
+    A loss the phase does not compute goes into the epoch's logs as NaN (a gap in the curves), so
+    history.csv keeps the same columns from the first epoch on and never shows it as 0.
+    """
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.set_epoch(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            for name in ABSENT_LOSSES[self.model.phase]:
+                logs.setdefault(name, float("nan"))
 
 
 def decay_factor(epoch, epochs, decay_epochs):
@@ -216,3 +226,4 @@ class Checkpoint(keras.callbacks.Callback):
             return
         save_checkpoint(self.path, self.model, epoch=done, best=self.export.best)
         self.saved_epoch = done
+

@@ -13,6 +13,15 @@ import sys
 import colorgan.commands
 from colorgan import quiet
 
+DESCRIPTION = """Colorize black-and-white photos at their full resolution (a pix2pix GAN in Keras).
+A generator ships with colorgan, so it works at once; you can also train your own on your photos."""
+EXAMPLES = """examples:
+  colorgan colorize old/photos -o colorized    colorize every photo in a folder (yours are never overwritten)
+  colorgan app                                 the same in your browser: drop photos, compare, download
+  colorgan prepare ~/Pictures --out data/prepared/mine && make train-cpu PREPARED=data/prepared/mine
+
+'colorgan COMMAND --help' describes each command."""
+
 
 def _command_modules():
     for info in sorted(pkgutil.iter_modules(colorgan.commands.__path__), key=lambda info: info.name):
@@ -26,7 +35,8 @@ def _verbose_option(parser, default):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="colorgan", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="colorgan", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"colorgan {colorgan.__version__}")
     _verbose_option(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -29,6 +29,10 @@ from colorgan import models, objectives
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
 L1_WEIGHT = 100.0
+# Losses a phase does not compute: the generator alone never runs the discriminator, the critic alone
+# never updates the generator.
+ABSENT_LOSSES = {"generator": ("gan_loss", "discriminator_loss"), "discriminator": ("generator_loss", "gan_loss"),
+                 "adversarial": ()}
 
 
 def paper_optimizer(learning_rate=LEARNING_RATE, mixed_precision=False):
@@ -220,7 +224,9 @@ class Pix2Pix(keras.Model):
         return self._results()
 
     def _results(self):
-        return {metric.name: metric.result() for metric in self.metrics}
+        """This phase's losses only: a loss the phase does not compute is not reported as 0."""
+        absent = ABSENT_LOSSES[self.phase]
+        return {metric.name: metric.result() for metric in self.metrics if metric.name not in absent}
 
     def _discriminator_step(self, lightness, ab, generated):
         """1. Discriminator: real pairs (L, ab) -> 1 (or 1 - smoothing), generated pairs -> 0."""

@@ -72,16 +72,44 @@ QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL",
                 "--IPKernelApp.exec_lines=from colorgan import quiet; quiet.quiet_tensorflow()"]
 
 
-def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=None, log_output=False, quiet=True):
+class NotebookFailed(RuntimeError):
+    """A notebook stopped with an error; the message is one line (the full traceback is in its executed copy)."""
+
+
+class TalkingLines:
+    """A file-like papermill writes the kernel's stdout to: lines that start with ``[colorgan]`` (the
+    epoch lines of training, a run resuming, the calibrated strength) go on to ``stream`` as they come;
+    the rest (configs, shapes) stays in the executed notebook only."""
+
+    PREFIX = "[colorgan]"
+
+    def __init__(self, stream):
+        self.stream, self.pending = stream, ""
+
+    def write(self, text):
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if line.startswith(self.PREFIX):
+                self.stream.write(line + "\n")
+
+    def flush(self):
+        self.stream.flush()
+
+
+def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=None, stream=None, quiet=True):
     """Execute notebooks in order with papermill; return the executed copies' paths.
 
     ``params_file=None`` runs them with their own defaults (and ``overrides``), as by hand in Jupyter.
     Each notebook gets the names it declares. Stops at the first notebook that fails (papermill raises
     PapermillExecutionError naming the cell), so a later stage never runs on a broken earlier one.
-    ``quiet=False`` lets the kernels print TensorFlow's start-up logs (``colorgan --verbose``).
+    ``stream`` (e.g. sys.stdout) receives the kernels' ``[colorgan]`` lines as they are printed
+    (``TalkingLines``): training's line per epoch. ``quiet=False`` lets the kernels print TensorFlow's
+    start-up logs (``colorgan --verbose``).
 
     Raises:
         ValueError: for a name in the profile or ``overrides`` that no notebook declares.
+        NotebookFailed: a notebook stopped with an error (one line: the notebook, the error, where the traceback is).
     """
     import papermill
 
@@ -98,10 +126,14 @@ def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=N
         print(f"[colorgan] running {path.name} with {params_file or 'its own parameters'}", flush=True)
         out = output_dir / path.name
         declared = declared_parameters(path)
-        papermill.execute_notebook(str(path), str(out), cwd=str(NOTEBOOKS_DIR), kernel_name="python3",
-                                   parameters={name: value for name, value in params.items() if name in declared},
-                                   log_output=log_output, progress_bar=False,
-                                   extra_arguments=QUIET_KERNEL if quiet else [])
+        try:
+            papermill.execute_notebook(str(path), str(out), cwd=str(NOTEBOOKS_DIR), kernel_name="python3",
+                                       parameters={name: value for name, value in params.items() if name in declared},
+                                       stdout_file=TalkingLines(stream) if stream else None, progress_bar=False,
+                                       extra_arguments=QUIET_KERNEL if quiet else [])
+        except papermill.PapermillExecutionError as error:
+            raise NotebookFailed(f"{path.name} stopped: {error.ename}: {error.evalue} "
+                                 f"(the traceback is in {out})") from None
         print(f"[colorgan] {path.name} done in {time.perf_counter() - start:.1f} s -> {out}", flush=True)
         executed.append(out)
     return executed

@@ -73,7 +73,9 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         if name != "tensorflow":
             return None
         for finder in sys.meta_path:
-            if finder is not self and hasattr(finder, "find_spec"):
+            # Another of these (quiet_tensorflow called twice: a kernel's start-up line, then a notebook) would
+            # ask this one back, without end.
+            if not isinstance(finder, _QuietTensorFlowImport) and hasattr(finder, "find_spec"):
                 spec = finder.find_spec(name, path, target)
                 if spec is not None and spec.loader is not None:
                     spec.loader = _QuietLoader(spec.loader)
@@ -116,3 +118,10 @@ def quiet_tensorflow():
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
 
     return undo
+
+
+def in_notebook():
+    """A notebook's first line: TensorFlow's C++ start-up logs stay out of its outputs (Jupyter shows a
+    kernel's stderr in red) unless ``COLORGAN_VERBOSE=1`` (``colorgan notebooks --verbose`` sets it)."""
+    if not verbose_requested():
+        quiet_tensorflow()

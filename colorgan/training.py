@@ -9,6 +9,7 @@ Where it computes (one device, several GPUs, several workers) is ``colorgan.dist
 import functools
 import json
 import os
+import sys
 import zlib
 
 import keras
@@ -24,8 +25,10 @@ from colorgan import (
     models,
     objectives,
     precision,
+    progress,
     runs,
 )
+from colorgan.paths import resolve
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
@@ -33,6 +36,7 @@ DEFAULTS = {
     "prepared_dir": "data/prepared/default",
     "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
     "models_dir": "models",
+    "init_from": "",  # a generator .keras file to start from (fine-tuning); "": random weights. Not when resuming.
     "image_size": 256,
     "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
     "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
@@ -208,6 +212,20 @@ def make_datasets(config, drop_remainder=False):
     return train, val
 
 
+def start_from(model, path):
+    """Fine-tuning: the generator (and its moving average) starts from a saved generator's weights."""
+    from colorgan import inference
+
+    source = inference.load_generator(resolve(path))
+    try:
+        model.generator.set_weights(source.get_weights())
+    except ValueError as error:
+        raise ValueError(f"{path}: this generator does not fit the run's architecture (image_size, base_filters, "
+                         f"objective): {error}") from None
+    for average, value in zip(model.ema_weights, model.generator.get_weights(), strict=False):
+        average.assign(value)
+
+
 def _sample_batch(val, count):
     """The first ``count`` validation photos: the same ones in every grid of a run. Numpy (L, ab)."""
     lightness, ab = next(iter(val.unbatch().batch(count).take(1)))
@@ -244,6 +262,7 @@ def calibrate(folder, config=None, verbose=1):
     if verbose:
         print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
               f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)
+        print(f"[colorgan] {folder.name}: {calibration.verdict(chosen, len(photos))}", flush=True)
     return chosen["gain"]
 
 
@@ -253,7 +272,8 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     Args:
         config: parameters (see DEFAULTS), e.g. a notebook's parameters or a params/*.yaml profile.
         datasets: optional (train, val) tf.data datasets of (L, ab); default: ``make_datasets(config)``.
-        verbose: Keras' fit verbosity (1: a progress bar per epoch).
+        verbose: 0: silent; 1: one line per epoch (``colorgan.progress``), and Keras' progress bar within
+            each epoch when stdout is a terminal; 2: the bar always.
         cluster: ``auto`` (the cluster TF_CONFIG describes, else this machine) or ``slurm`` (the tasks of
             this Slurm job step); see ``colorgan.distribute``. On a cluster every worker calls ``train``
             with the same parameters; ``batch_size`` is the global batch.
@@ -327,6 +347,8 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
 
     state_path = folder / runs.CHECKPOINT_PATH
     meta = checkpoint.restore_checkpoint(state_path, model) if resuming else {"epoch": 0, "step": 0, "best": None}
+    if config["init_from"] and not resuming:
+        start_from(model, config["init_from"])
     initial_epoch = meta["epoch"]
     fit_train, fit_val = train_data, val_data
     if distribute.is_multi_worker(strategy):
@@ -370,14 +392,15 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
         saver,
         keras.callbacks.CSVLogger(str(output / runs.HISTORY_NAME), append=True),
         keras.callbacks.TensorBoard(log_dir=str(output / runs.LOGS_DIR), write_graph=False),
-    ]
+    ] + ([progress.EpochLine(config["epochs"])] if verbose and chief else [])  # last: its time is the whole epoch's
+    bar = verbose >= 2 or (verbose == 1 and sys.stdout.isatty())
     history = {}
     if initial_epoch < config["epochs"]:
         with distribute.stop_when_a_worker_is_lost(strategy, state_path):
             history = model.fit(fit_train, validation_data=fit_val, epochs=config["epochs"],
                                 initial_epoch=initial_epoch, steps_per_epoch=config["steps_per_epoch"],
                                 validation_steps=config["validation_steps"], callbacks=run_callbacks,
-                                shuffle=False, verbose=verbose).history  # the tf.data pipeline shuffles
+                                shuffle=False, verbose=int(bar)).history  # the tf.data pipeline shuffles
     if guard.tripped:
         kept = saver.saved_epoch or (initial_epoch if resuming else None)
         where = f"the last good checkpoint (epoch {kept}) is kept in {state_path}" if kept else \

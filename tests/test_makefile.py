@@ -33,3 +33,27 @@ def test_help_on_a_terminal_is_coloured():
     finally:
         os.close(controller), os.close(terminal)
     assert "\x1b[36mhelp" in output
+
+
+def _make(*arguments):
+    """make with the .venv prerequisite switched off (STAMP=): what a target runs, not the set-up."""
+    return subprocess.run(["make", "--no-print-directory", *arguments, "STAMP="], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True)
+
+
+def test_train_cpu_trains_on_a_prepared_folder_in_a_run_named_after_it(tmp_path):
+    for split in ("train", "val"):
+        (tmp_path / "mine" / split).mkdir(parents=True)
+    planned = _make("-n", "train-cpu", f"PREPARED={tmp_path / 'mine'}").stdout.splitlines()[-1]
+    assert planned.endswith(f"notebooks --params params/cpu.yaml -p prepared_dir={tmp_path / 'mine'} "
+                            "-p run_name=mine 02 03")  # notebook 01 (prepare the profile's sources) is skipped
+    planned = _make("-n", "train", f"PREPARED={tmp_path / 'mine'}/", "RUN=holidays").stdout.splitlines()[-1]
+    assert "--params params/train.yaml" in planned and planned.endswith("-p run_name=holidays 02 03")
+
+
+def test_a_missing_prepared_folder_is_one_line_naming_it(tmp_path):
+    result = _make("train-cpu", f"PREPARED={tmp_path / 'none'}")
+    assert result.returncode == 2 and result.stdout == ""
+    message = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
+    assert message == [f"no prepared photos in {tmp_path / 'none'} (it needs train/ and val/): make them with: "
+                       f"colorgan prepare PHOTOS... --out {tmp_path / 'none'}"]

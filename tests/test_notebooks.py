@@ -11,10 +11,11 @@ import sys
 import types
 
 import nbformat
+import numpy as np
 import papermill
 import pytest
 
-from colorgan import training
+from colorgan import shipped, training
 from colorgan.cli import main
 from colorgan.notebooks import declared_parameters, known_parameters, load_params, notebook_paths, run_notebooks
 from colorgan.paths import BUILD_DIR, COLAB_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPOSITORY
@@ -121,6 +122,19 @@ def executions(monkeypatch):
     return calls
 
 
+def test_a_notebook_that_stops_is_one_line_naming_it_the_error_and_the_traceback(tmp_path, monkeypatch, capsys):
+    def fails(path, out, **kwargs):
+        raise papermill.PapermillExecutionError(cell_index=3, exec_count=2, source="prepare(...)", ename="ValueError",
+                                                evalue="source not found: ../shared/datasets/photos",
+                                                traceback=["Traceback"] * 40)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fails)
+    assert main(["notebooks", "01", "--output-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "colorgan notebooks: 01_prepare_data.ipynb stopped: ValueError: source not found: ../shared/datasets/photos "
+        f"(the traceback is in {tmp_path / '01_prepare_data.ipynb'})"]
+
+
 def test_a_typo_in_a_profile_is_refused_with_the_known_names(tmp_path, executions, capsys):
     profile = tmp_path / "mine.yaml"
     profile.write_text("seed: 0\nepoch: 5\n")
@@ -174,3 +188,22 @@ def test_all_notebooks_run_in_order_with_their_own_defaults(tmp_path):
         assert "I0000" not in stderr and "cuInit" not in stderr, f"{path.name}: {stderr[:300]}"  # quiet kernels
     assert (tmp_path / "models" / "default" / "generator.keras").is_file()
     assert (tmp_path / "models" / "default" / "metrics.json").is_file()  # 05 evaluated the run 03 trained
+
+
+@pytest.mark.slow
+def test_notebook_04_stands_alone_with_the_shipped_generator_and_saves_your_photo(tmp_path, sample_photos):
+    """No prepared folder, no run: scikit-image's samples, then a photo of one's own saved in out_dir (~45 s)."""
+    import cv2
+
+    from colorgan import images
+
+    photo = tmp_path / "grandma.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(sample_photos["astronaut"][:300, :200], cv2.COLOR_RGB2GRAY))
+    folders = {"prepared_dir": str(tmp_path / "nothing"), "models_dir": str(tmp_path / "no_models"),
+               "photo_path": str(photo), "out_dir": str(tmp_path / "colorized")}
+    [executed] = run_notebooks(None, ["04"], output_dir=tmp_path / "executed", overrides=folders)
+    text = "".join(o.get("text", "") for c in _read(executed).cells if c.cell_type == "code" for o in c.outputs)
+    assert "model: " + str(shipped.SHIPPED_GENERATOR) in text and "photos: scikit-image samples" in text
+    saved = images.read_rgb(tmp_path / "colorized" / "grandma.png")
+    assert saved.shape == (300, 200, 3)
+    assert np.abs(saved[..., 0].astype(int) - saved[..., 2].astype(int)).mean() > 2  # color, not gray

@@ -100,3 +100,11 @@ def test_every_benchmark_quiets_tensorflow_before_anything_imports_it(script):
     assert "common" in order, f"{script.name} does not import bench/common.py"
     assert not loads_tensorflow or order.index("common") < loads_tensorflow[0], \
         f"{script.name} imports {order[loads_tensorflow[0]]} before common"
+
+
+def test_quieting_twice_still_finds_tensorflow(monkeypatch):
+    """A notebook kernel quiets at start-up and the notebook's first cell quiets again: two finders."""
+    first, second = quiet._QuietTensorFlowImport(), quiet._QuietTensorFlowImport()
+    monkeypatch.setattr(sys, "meta_path", [first, second, *sys.meta_path])
+    spec = first.find_spec("tensorflow", None)  # before the fix: RecursionError
+    assert spec is not None and spec.name == "tensorflow" and isinstance(spec.loader, quiet._QuietLoader)

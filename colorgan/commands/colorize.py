@@ -32,7 +32,8 @@ def add_arguments(parser):
     parser.add_argument("--per-frame", action="store_true",
                         help="films: colorize each frame alone, as a photo (default: colors carried along the motion)")
     parser.add_argument("--working-size", type=int, default=None,
-                        help="long side the network sees (default: image_size of the run's config.json, else 256)")
+                        help="long side the network sees, in pixels (default: the one calibrated with the generator, "
+                             "in color_strength.json beside it; else its run's image_size)")
 
 
 def run(args):

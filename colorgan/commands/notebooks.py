@@ -5,9 +5,10 @@ Without ``--params`` the notebooks run with their own defaults, as opened by han
 A name that no notebook declares (a typo such as ``epoch``) is refused with the list of known ones.
 """
 
+import os
 import sys
 
-HELP = "run notebooks headless with papermill and a params/<profile>.yaml"
+HELP = "run the numbered notebooks headless with a parameter profile (what make train and make demo do)"
 
 
 def add_arguments(parser):
@@ -22,7 +23,7 @@ def run(args):
     import yaml
 
     from colorgan import quiet
-    from colorgan.notebooks import run_notebooks
+    from colorgan.notebooks import NotebookFailed, run_notebooks
 
     overrides = {}
     for item in args.set:
@@ -30,10 +31,16 @@ def run(args):
         if not sep:
             raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")
         overrides[name] = yaml.safe_load(value)
+    verbose = args.verbose or quiet.verbose_requested()
+    if verbose:
+        os.environ["COLORGAN_VERBOSE"] = "1"  # the kernels inherit it (``quiet.in_notebook``)
     try:
-        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, log_output=True,
-                      quiet=not (args.verbose or quiet.verbose_requested()))
+        run_notebooks(args.params, args.notebooks or None, args.output_dir, overrides, stream=sys.stdout,
+                      quiet=not verbose)
     except ValueError as error:  # a missing or malformed profile, an unknown name or notebook
         print(f"colorgan notebooks: {error}", file=sys.stderr)
         return 2
+    except NotebookFailed as error:
+        print(f"colorgan notebooks: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -9,7 +9,7 @@ On several machines, run the same command on each: with ``TF_CONFIG`` describing
 ``--cluster slurm`` under ``srun`` (see ``colorgan.distribute``); ``batch_size`` is then the global batch.
 """
 
-HELP = "train or resume a run into models/<run_name>/ (the code of notebook 03)"
+HELP = "train (or resume) a generator on a prepared folder, into models/<run_name>/"
 
 
 def add_arguments(parser):
