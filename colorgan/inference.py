@@ -13,23 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorgan import color, images, runs
-from colorgan.paths import MODELS_DIR
+from colorgan import color, images, modelfile, runs
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
 
 
 class ModelError(ValueError):
     """A generator file that cannot be used, with the file and the reason in the message."""
-
-
-def default_model_path(models_dir=MODELS_DIR):
-    """The newest ``<models_dir>/*/generator.keras`` (the latest run), or raise ModelError if none."""
-    newest = runs.newest_generator(models_dir)
-    if newest is None:
-        raise ModelError(f"no trained generator found under {models_dir}/*/generator.keras; "
-                         "train one (make demo, make train) or pass --model PATH")
-    return newest
 
 
 def run_config(path):
@@ -43,9 +33,10 @@ def run_config(path):
 def load_generator(path=None):
     """Load a saved generator (.keras, safe mode on) and remember its working image size.
 
-    With no ``path``: the newest run's generator, or the one shipped with colorgan (``shipped``).
+    With no ``path``: the generator shipped with colorgan (``shipped``); a run is used only when named.
+    The archive's config.json is checked before Keras reads it (``modelfile.check_config``).
 
-    The working size is the run's calibrated one (color_strength.json beside the file), else
+    The working size is the calibrated one (stored in the file, or color_strength.json beside it), else
     ``image_size`` from its config.json (default 256); it is kept as ``generator.working_size`` for
     ``colorize``, and the run's calibrated color gain (default 1) as ``generator.color_gain``.
 
@@ -59,11 +50,15 @@ def load_generator(path=None):
 
     if path is None:
         path, _ = shipped.resolve_model()
-    path = Path(path)
+    path = Path(path).expanduser().absolute()  # relative to the current folder, as any path a user gives
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model file (expected a .keras zip archive saved by model.save)")
+    try:
+        modelfile.check_config(path)
+    except modelfile.ModelFileError as error:
+        raise ModelError(str(error)) from None
     try:
         generator = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
@@ -75,7 +70,7 @@ def load_generator(path=None):
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
                          f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
     try:
-        generator.color_gain, calibrated_size = runs.read_calibration(path.parent)
+        generator.color_gain, calibrated_size = runs.read_calibration(path)
     except runs.RunError as error:
         raise ModelError(str(error)) from None
     generator.working_size = calibrated_size or int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))

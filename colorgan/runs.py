@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorgan import modelfile
 from colorgan.paths import MODELS_DIR, resolve
 
 CONFIG_NAME = "config.json"
@@ -84,8 +85,17 @@ def newest_generator(models_dir=MODELS_DIR):
 
 
 def read_calibration(path):
-    """(gain, working size) calibrated for a generator, from color_strength.json beside it, read once;
-    (1.0, None) when the run has none."""
+    """(gain, working size) calibrated for a generator: stored inside its .keras file (``modelfile``), else
+    in color_strength.json beside it (files saved before the archive carried it); (1.0, None) when none."""
+    path = resolve(path)
+    if path.is_file():
+        try:
+            stored = modelfile.read_calibration(path)
+        except modelfile.ModelFileError as error:
+            raise RunError(str(error)) from None
+        if stored is not None:
+            size = stored.get("working_size")
+            return float(stored["gain"]), int(size) if size else None
     strength_path = folder_of(path) / STRENGTH_NAME
     if not strength_path.is_file():
         return 1.0, None
@@ -108,7 +118,11 @@ def read_working_size(path):
 
 
 def write_strength(folder, gain, **details):
-    """Store the calibrated gain (and how it was chosen) in the run folder."""
+    """Store the calibrated gain (and how it was chosen) in the run folder, and the gain and working size
+    inside its generator.keras, which carries them wherever it is copied or downloaded."""
     path = Path(folder) / STRENGTH_NAME
     path.write_text(json.dumps({"gain": float(gain), **details}, indent=2) + "\n")
+    generator = Path(folder) / GENERATOR_NAME
+    if generator.is_file():
+        modelfile.write_calibration(generator, gain=float(gain), working_size=details.get("working_size"))
     return path

@@ -19,9 +19,10 @@ def add_arguments(parser):
                         help="folder for the colorized photos (not an input folder)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo photos already colorized in OUT_DIR (default: keep them; inputs are never replaced)")
-    parser.add_argument("--model", default=None, metavar="PATH_OR_URL",
-                        help="generator .keras file, or URL#sha256=<hex> (downloaded once, checksum verified); "
-                             "default: the newest models/*/generator.keras, else the generator shipped with colorgan")
+    parser.add_argument("--model", default="shipped", metavar="MODEL",
+                        help="shipped (default: the generator shipped with colorgan), newest (your newest run, "
+                             "models/*/generator.keras), a generator .keras file or run folder, or URL#sha256=<hex> "
+                             "(downloaded once into ~/.cache/colorgan, checksum verified)")
     parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
@@ -33,7 +34,6 @@ def run(args):
     from tqdm import tqdm
 
     from colorgan import batch, inference, shipped
-    from colorgan.paths import resolve
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
@@ -43,7 +43,6 @@ def run(args):
     try:
         planned = batch.plan(args.inputs, out_dir, overwrite=args.overwrite)  # refuses to touch an input first
         model_path, where = shipped.resolve_model(args.model)
-        model_path = resolve(model_path)
         generator = inference.load_generator(model_path)
     except ValueError as error:  # ModelError, a bad URL or checksum included
         print(f"error: {error}", file=sys.stderr)
