@@ -42,7 +42,7 @@ def test_a_run_in_models_does_not_replace_the_shipped_generator(tmp_path, sample
 def test_a_relative_model_path_is_taken_from_the_current_folder(tmp_path, sample_photos, monkeypatch, capsys):
     small_run(tmp_path / "work" / "run", gain=1.25)
     shutil.copyfile(tmp_path / "work" / "run" / runs.GENERATOR_NAME, tmp_path / "work" / "mine.keras")
-    photos = _photo_folder(tmp_path, sample_photos)
+    _photo_folder(tmp_path, sample_photos)
     monkeypatch.chdir(tmp_path / "work")
     assert cli.main(["colorize", "../photos", "-o", "out", "--model", "mine.keras"]) == 0
     assert f"generator: {tmp_path / 'work' / 'mine.keras'} (given" in capsys.readouterr().out
