@@ -280,9 +280,15 @@ def test_output_may_not_overlap_a_source_and_foreign_files_survive(tmp_path, sam
     with pytest.raises(ValueError, match="overlap"):
         _run([folder], folder / "prepared")
     out = tmp_path / "out"
-    foreign = _save(sample_photos["chelsea"][:50, :50], out / "train" / "mine.jpg")
     _run([folder], out)
-    assert foreign.is_file()  # a rerun removes only stale photos it wrote itself
+    foreign = [_save(sample_photos["chelsea"][:50, :50], out / "train" / "mine.jpg"),
+               _save(sample_photos["chelsea"][:60, :50], out / "val" / f"{'ab' * 12}.jpg")]  # named like ours
+    before = [path.read_bytes() for path in foreign]
+    (folder / "a.jpg").unlink()
+    _save(sample_photos["coffee"][:90, :150], folder / "b.jpg")
+    _run([folder], out)
+    assert [path.read_bytes() for path in foreign] == before  # a rerun removes only stale photos it wrote itself
+    assert len(list_images(out, "train") + list_images(out, "val")) == 3  # a.jpg's photo went, b.jpg's came
 
 
 def test_default_source_is_scikit_image_color_photos(tmp_path):
@@ -406,3 +412,26 @@ def test_original_photos_are_the_unchanged_sources_of_a_split(tmp_path, sample_p
     # So does every photo of a zip source, and without a manifest the prepared copies are the list.
     (out / "manifest.jsonl").unlink()
     assert original_photos(out, "val") == prepared
+
+
+def test_prepare_into_a_folder_of_the_users_files_changes_none_of_them(tmp_path, sample_photos, capsys):
+    folder = tmp_path / "photos"
+    _save(sample_photos["coffee"][:100, :150], folder / "a.jpg")
+    user = tmp_path / "userdir"
+    (user / "train").mkdir(parents=True)
+    (user / "summary.json").write_text('{"my": "notes"}')
+    (user / "manifest.jsonl").write_text('{"shipment": 1}\n')
+    (user / "train" / f"{'0123456789ab' * 2}.jpg").write_bytes(b"the user's only scan")
+    before = {path: path.read_bytes() for path in user.rglob("*") if path.is_file()}
+    assert main(["prepare", str(folder), "--out", str(user)]) == 2
+    assert f"the output folder {user} holds files colorgan prepare did not write" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in user.rglob("*") if path.is_file()} == before
+    assert main(["prepare", str(folder), "--out", str(tmp_path / "new")]) == 0  # a new folder: fine
+    assert main(["prepare", str(folder), "--out", str(tmp_path / "new")]) == 0  # and its own again
+
+
+def test_prepare_takes_relative_sources_and_out_from_the_current_folder(tmp_path, sample_photos, monkeypatch):
+    _save(sample_photos["coffee"][:100, :150], tmp_path / "photos" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    assert main(["prepare", "photos", "--out", "prepared"]) == 0
+    assert len(list_images(tmp_path / "prepared", "train") + list_images(tmp_path / "prepared", "val")) == 1

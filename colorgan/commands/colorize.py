@@ -42,6 +42,7 @@ def run(args):
     out_dir = Path(args.out)
     try:
         planned = batch.plan(args.inputs, out_dir, overwrite=args.overwrite)  # refuses to touch an input first
+        batch.check_writable(out_dir)  # before the generator loads and any photo is colorized
         model_path, where = shipped.resolve_model(args.model)
         generator = inference.load_generator(model_path)
     except ValueError as error:  # ModelError, a bad URL or checksum included
