@@ -78,6 +78,31 @@ def read_history(path):
             for name in (rows[0] if rows else [])}
 
 
+def trim_history(path, epochs):
+    """Keep only the rows of history.csv for the first ``epochs`` epochs (the ones a checkpoint holds).
+
+    A run killed after logging an epoch but before checkpointing it trains that epoch again on resume;
+    without this, history.csv would hold it twice. Rewritten whole or not at all.
+    """
+    history_path = folder_of(path) / HISTORY_NAME
+    if not history_path.is_file():
+        return
+    with open(history_path, newline="") as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        rows = list(reader)
+    if header is None or "epoch" not in header:
+        return
+    column = header.index("epoch")
+    kept = [row for row in rows if len(row) > column and row[column].isdigit() and int(row[column]) < epochs]
+    if len(kept) == len(rows):
+        return
+    temporary = history_path.with_name(f".{HISTORY_NAME}.tmp")
+    with open(temporary, "w", newline="") as file:
+        csv.writer(file).writerows([header, *kept])
+    os.replace(temporary, history_path)
+
+
 def newest_generator(models_dir=MODELS_DIR):
     """The newest ``<models_dir>/*/generator.keras`` (the latest run), or None."""
     candidates = sorted(Path(models_dir).glob(f"*/{GENERATOR_NAME}"), key=lambda path: path.stat().st_mtime)
