@@ -7,6 +7,7 @@ name every file they leave alone with the reason (``skip_reason``).
 """
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -61,15 +62,48 @@ def skip_reason(path):
     return None
 
 
+def link_problem(path):
+    """Why a symbolic link found in a folder is not followed, or None (a link to a file, or no link).
+
+    Links to folders are named, not followed: they can loop, and the folder can be given itself.
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return None
+    target = os.readlink(path)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return f"broken symbolic link: points to {target}, which does not exist"
+    except OSError as error:  # ELOOP: a link that leads back to itself
+        return f"symbolic link loop: points to {target}, which leads back to it ({error.strerror})"
+    if path.is_dir():
+        return f"symbolic link to a folder: not followed (links can loop); give the folder {target} itself"
+    return None
+
+
+def unreadable_folder(error: OSError):
+    """(folder, reason) for a folder ``os.walk`` could not list."""
+    return Path(error.filename), f"unreadable folder: {error.strerror or error}"
+
+
 def find_files(folder):
     """(photos, others) under ``folder`` (recursive), each sorted: what colorgan reads, what it leaves and why.
 
-    ``others`` is a list of (path, reason), the reason from ``skip_reason``.
+    ``others`` is a list of (path, reason), the reason from ``skip_reason`` or ``link_problem``, with
+    unreadable folders and links to folders among them: nothing is left out without a word.
     """
-    files = sorted(path for path in Path(folder).rglob("*") if path.is_file())
-    reasons = [skip_reason(path) for path in files]
-    return ([path for path, reason in zip(files, reasons, strict=True) if reason is None],
-            [(path, reason) for path, reason in zip(files, reasons, strict=True) if reason is not None])
+    photos, others, errors = [], [], []
+    for current, subfolders, files in os.walk(folder, onerror=errors.append):
+        for name in subfolders + files:  # os.walk lists links to folders with the folders and does not enter them
+            path = Path(current) / name
+            reason = link_problem(path) or (None if name in subfolders else skip_reason(path))
+            if reason is not None:
+                others.append((path, reason))
+            elif name in files:
+                photos.append(path)
+    others += [unreadable_folder(error) for error in errors]
+    return sorted(photos), sorted(others)
 
 
 def find_images(folder):

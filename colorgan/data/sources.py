@@ -21,7 +21,7 @@ from pathlib import Path
 import skimage
 
 from colorgan.data.download import download, is_url
-from colorgan.images import ImageError, is_image_file, read_rgb, skip_reason
+from colorgan.images import ImageError, is_image_file, link_problem, read_rgb, skip_reason, unreadable_folder
 from colorgan.paths import resolve
 
 # The color photographs that ship inside scikit-image (no download): the built-in default source.
@@ -87,14 +87,24 @@ def _open_zip(path):
 
 
 def _file_item(path: Path, skip=None) -> Item:
+    problem = link_problem(path)  # a broken or looping link cannot be stat'ed: named instead
+    if problem:
+        return Item(str(path), str(path), None, "", problem)
     stat = path.stat()
     return Item(str(path), str(path), None, f"{stat.st_size}:{stat.st_mtime_ns}", skip)
 
 
 def _walk_folder(root: Path):
     folder_skip = {str(root): None}  # a folder's reason applies to every file below it
-    for folder, subfolders, files in os.walk(root):
+    errors = []  # folders os.walk could not list
+    for folder, subfolders, files in os.walk(root, onerror=errors.append):
         subfolders.sort()
+        for name in [name for name in subfolders if link_problem(Path(folder) / name)]:
+            subfolders.remove(name)  # a link to a folder: named, not entered
+            yield _file_item(Path(folder) / name)
+        yield from (Item(str(path), str(path), None, "", reason)
+                    for path, reason in map(unreadable_folder, errors))
+        errors.clear()
         skip = folder_skip[folder]
         twins = set() if skip else _twin_folders_to_skip(
             subfolders, lambda name, f=folder: _first_image_in_folder(Path(f) / name))
@@ -103,6 +113,7 @@ def _walk_folder(root: Path):
                 GRAY_TWIN if name in twins else HIDDEN_FOLDER if name.startswith(".") else None)
         for name in sorted(files):
             yield _file_item(Path(folder) / name, skip or skip_reason(name))
+    yield from (Item(str(path), str(path), None, "", reason) for path, reason in map(unreadable_folder, errors))
 
 
 def _walk_zip(path: Path):
