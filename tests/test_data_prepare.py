@@ -462,3 +462,39 @@ def test_links_and_unreadable_folders_are_named_and_the_rest_is_prepared(tmp_pat
     assert reasons["loop.jpg"].startswith("symbolic link loop")
     assert reasons["more"].startswith("symbolic link to a folder: not followed")
     assert reasons["private"] == "unreadable folder: Permission denied"
+
+
+def test_an_oversized_zip_member_is_named_and_never_read_whole(tmp_path, sample_photos, monkeypatch):
+    from colorgan.data import sources
+
+    photo = io.BytesIO()
+    Image.fromarray(sample_photos["coffee"][:100, :150]).save(photo, "JPEG")
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("album/small.jpg", photo.getvalue())
+        bundle.writestr("album/huge.tif", b"\0" * 50_000)
+    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 40_000)
+    summary = _run([archive], tmp_path / "out")
+    reasons = {r["source"].split("!")[1]: r.get("reason", "") for r in _manifest(tmp_path / "out")}
+    assert summary["kept"] == 1 and reasons["album/huge.tif"] == (
+        "too large: 50,000 bytes inside the archive, above the limit of 40,000")
+    with pytest.raises(OSError, match="larger than 40,000 bytes"):
+        sources._read_member(zipfile.ZipFile(archive), "album/huge.tif")
+
+
+def test_zip_folders_find_their_first_photo_without_scanning_every_member(tmp_path, sample_photos):
+    """Twin folders are recognised from each folder's first photo, found in one pass over the members."""
+    from colorgan.data import sources
+
+    color, gray = io.BytesIO(), io.BytesIO()
+    Image.fromarray(sample_photos["coffee"][:64, :64]).save(color, "PNG")
+    Image.fromarray(sample_photos["coffee"][:64, :64]).convert("L").save(gray, "PNG")
+    archive = tmp_path / "pairs.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for index in range(300):  # many one-file folders, as in the archives that made the listing quadratic
+            bundle.writestr(f"notes/{index:03d}/readme.txt", b"x")
+        bundle.writestr("set/train_x/0.png", gray.getvalue())
+        bundle.writestr("set/train_y/0.png", color.getvalue())
+    items = {item.member: item.skip for item in sources._walk_zip(archive)}
+    assert items["set/train_x/0.png"] == sources.GRAY_TWIN and items["set/train_y/0.png"] is None
+    assert len(items) == 302
