@@ -181,3 +181,23 @@ def test_links_and_unreadable_folders_in_an_input_folder_are_named(album, tmp_pa
     assert reasons["gone.png"].startswith("broken symbolic link") and reasons["loop.png"].startswith("symbolic link loop")
     assert reasons["linked"].startswith("symbolic link to a folder") and reasons["locked"].startswith("unreadable folder")
     assert report.photos == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped_under_a_strict_utf8_stdout(tmp_path, sample_photos,
+                                                                                    model_file, monkeypatch):
+    import io
+    import os
+    import sys
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    name = os.fsdecode(b"grand-m\xe8re.png")  # Latin-1 bytes in a name, as old disks and zips hold them
+    Image.fromarray(sample_photos["coffee"][:40, :60]).save(folder / name)
+    (folder / os.fsdecode(b"notes-\xe9t\xe9.txt")).write_text("not a photo")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")  # PYTHONIOENCODING=utf-8
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert _colorize(folder, "-o", tmp_path / "out", model=model_file) == 0
+    stdout.flush()
+    printed = stdout.buffer.getvalue().decode("utf-8")
+    assert "notes-\\udce9t\\udce9.txt: unsupported file type" in printed and "colorized 1 of 1 photos" in printed
+    assert (tmp_path / "out" / name).is_file()
