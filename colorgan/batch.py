@@ -23,11 +23,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorgan import images
+from colorgan import images, photofile
 
 # Formats written back as themselves; anything else (GIF, HEIC, PGM, ...) is written as PNG.
 WRITABLE = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-JPEG_QUALITY = 95
+BATCH_PIXELS = 48_000_000  # photos read for one generator call: four 12 MP photos, or one big scan
 LEDGER_NAME = ".colorgan-colorized.jsonl"  # in the output folder: one line per photo colorgan wrote there
 
 
@@ -174,32 +174,30 @@ def _refuse_replacing_inputs(pairs):
                              "write to another folder")
 
 
-def write_rgb(rgb, destination):
-    """Write uint8 RGB to ``destination`` (format from its suffix) through a temporary file and a rename."""
-    import cv2
-
+def write_rgb(rgb, destination, extras=None):
+    """Write uint8 (or, as PNG or TIFF, uint16) RGB to ``destination`` (format from its suffix), with the
+    input's DPI, ICC profile and EXIF (``photofile.Extras``), through a temporary file and a rename."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    quality = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if destination.suffix.lower() in (".jpg", ".jpeg") else []
-    encoded, data = cv2.imencode(destination.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), quality)  # OpenCV: BGR
-    if not encoded:
-        raise OSError(f"could not encode {destination.name} as {destination.suffix}")
+    data = photofile.encode(rgb, destination.suffix, extras)
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_bytes(data.tobytes())
+        temporary.write_bytes(data)
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
 
 
 def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, working_size=None, progress=None,
-                   **colorize_options):
+                   max_pixels=images.MAX_PIXELS, **colorize_options):
     """Colorize photo files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
 
     Args:
         generator: as ``inference.colorize_batch`` (``inference.load_generator``).
         overwrite: redo photos whose output already exists (an input is never overwritten).
         progress: optional callable(n) told how many photos were just handled (a tqdm ``update``).
+        max_pixels: larger photos are refused (decompression bombs); raise it for big scans on purpose.
+            A batch holds at most ``BATCH_PIXELS`` (a photo above it goes alone), so memory stays bounded.
         colorize_options: passed on to ``inference.colorize_batch``.
     """
     from colorgan import inference
@@ -209,19 +207,29 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
     report = plan(inputs, out_dir, overwrite=overwrite)
     check_writable(out_dir)
     todo, report.todo = report.todo, []
-    for start in range(0, len(todo), batch_size):
-        batch, photos, readable = todo[start:start + batch_size], [], []
-        for source, destination in batch:
+    next_photo = 0
+    while next_photo < len(todo):
+        batch, photos, readable, pixels = [], [], [], 0
+        while next_photo < len(todo) and len(batch) < batch_size and pixels < BATCH_PIXELS:
+            source, destination = todo[next_photo]
+            next_photo += 1
+            batch.append(source)
             try:
-                photos.append(images.read_rgb(source))
-                readable.append((source, destination))
+                extras = photofile.read_extras(source)
+                photo = photofile.read_rgb16(source, max_pixels) if photofile.is_high_depth_output(extras, destination) \
+                    else images.read_rgb(source, max_pixels=max_pixels)
             except (images.ImageError, OSError) as error:
                 report.failed.append((source, getattr(error, "reason", str(error))))
+                continue
+            photos.append(photo)
+            readable.append((source, destination, extras))
+            pixels += photo.shape[0] * photo.shape[1]
         colored = inference.colorize_batch(generator, photos, working_size=working_size, batch_size=len(photos),
                                            **colorize_options) if photos else []
-        for (source, destination), rgb in zip(readable, colored, strict=True):
+        del photos
+        for (source, destination, extras), rgb in zip(readable, colored, strict=True):
             try:
-                write_rgb(rgb, destination)
+                write_rgb(rgb, destination, extras)
                 _remember(destination, out_dir)
                 report.written.append(destination)
             except OSError as error:

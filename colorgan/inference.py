@@ -148,15 +148,28 @@ def _network_input(lightness, working_size, side):
     return color.lightness_to_model_np(padded), (h, w)
 
 
-def _join(lightness, ab_small, gain=1.0):
-    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
-    height, width = lightness.shape
+def _upsampled_ab(ab_small, height, width, gain=1.0):
+    """Predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> a, b in Lab units at (height, width), float32."""
     if gain != 1.0:
         ab_small = np.clip(ab_small * np.float32(gain), -1.0, 1.0)
     # Bilinear: chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges.
-    a, b = (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
+    return (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
             .reshape(height, width) for i in (0, 1))
-    return color.lab_to_rgb_u8(lightness, a, b)
+
+
+def _join(lightness, ab_small, gain=1.0):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
+    return color.lab_to_rgb_u8(lightness, *_upsampled_ab(ab_small, *lightness.shape, gain))
+
+
+def _join_16(rgb16, ab_small, gain=1.0):
+    """A 16-bit photo (H, W, 3) and its predicted ab -> uint16 RGB with the photo's own 16-bit L."""
+    lightness = color.lightness_u16(rgb16)
+    return color.lab_to_rgb_u16(lightness, *_upsampled_ab(ab_small, *lightness.shape, gain))
+
+
+def _is_16_bit_rgb(photo):
+    return isinstance(photo, np.ndarray) and photo.dtype == np.uint16 and photo.ndim == 3 and photo.shape[-1] == 3
 
 
 def effective_gain(generator, color_strength=1.0, gain=None):
@@ -201,10 +214,14 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
 
     All photos share one square network input, so a batch goes through the generator in one call.
     ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
-    replaces the run's calibrated gain.
+    replaces the run's calibrated gain. A uint16 RGB array (a restorer's 16-bit scan) comes back as uint16 RGB,
+    its L kept at 16 bits; everything else as uint8 RGB.
     """
     gain = effective_gain(generator, color_strength, color_gain)
-    return [_join(lightness, ab, gain) for lightness, ab in predict_ab(generator, photos, working_size, batch_size)]
+    photos = list(photos)
+    predicted = predict_ab(generator, photos, working_size, batch_size)
+    return [_join_16(photo, ab, gain) if _is_16_bit_rgb(photo) else _join(lightness, ab, gain)
+            for photo, (lightness, ab) in zip(photos, predicted, strict=True)]
 
 
 def colorize(generator, image, working_size=None, color_strength=1.0):

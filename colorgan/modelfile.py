@@ -44,7 +44,7 @@ def check_config(path):
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise ModelFileError(f"{path}: not a readable Keras model file (config.json: {error})") from None
+        raise ModelFileError(f"{path}: corrupt or unreadable Keras model (config.json: {error})") from None
     for where, entry in _objects(config):
         name, module = entry.get("class_name"), entry.get("module")
         registered = entry.get("registered_name")

@@ -1,10 +1,13 @@
 """Colorize photos with a trained generator: files and folders (recursive) in, same-size color photos out.
 
 Output names mirror the inputs: a file goes to OUT_DIR/<its name>, a folder's photos to
-OUT_DIR/<path inside the folder>. Your photos are never overwritten: an output that would replace
-an input is refused, and outputs that already exist are kept (a re-run colorizes only what is
-missing) unless --overwrite. Every file that is not colorized is named with its reason; the exit
-code is 1 if any photo failed.
+OUT_DIR/<path inside the folder>. colorgan replaces no file it did not write: an output that would
+replace an input, or land inside an input folder, is refused, and so is any file already in OUT_DIR
+that colorgan did not write, even with --overwrite. Photos colorgan colorized before are kept (a re-run
+colorizes only what is missing) unless --overwrite. 16-bit PNG and TIFF scans come back at 16 bits;
+DPI, EXIF and ICC profiles are carried over where the output format holds them. Every file that is not
+colorized is named with its reason; the exit code is 1 if any photo failed.
+The generator is the one shipped with colorgan unless --model names another.
 """
 
 import sys
@@ -26,6 +29,9 @@ def add_arguments(parser):
     parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
+    parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
+                        help="refuse photos above N pixels (default: 100,000,000, a guard against decompression "
+                             "bombs); raise it to colorize bigger scans on purpose (a 1200 dpi 8x10 print is 115 MP)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="long side the network sees (default: image_size of the run's config.json, else 256)")
 
@@ -53,7 +59,8 @@ def run(args):
     with tqdm(total=len(planned.todo), unit="photo", desc="colorizing") as progress:
         report = batch.colorize_files(generator, args.inputs, out_dir, overwrite=args.overwrite,
                                       batch_size=args.batch_size, working_size=args.working_size,
-                                      progress=progress.update, color_strength=args.color_strength)
+                                      progress=progress.update, max_pixels=args.max_pixels,
+                                      color_strength=args.color_strength)
     for path, reason in report.not_read + report.failed:
         print(f"skipped {path}: {reason}")
     print(report.summary(out_dir, redo_hint="--overwrite redoes them"))
