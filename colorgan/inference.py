@@ -16,6 +16,7 @@ import numpy as np
 from colorgan import color, images, modelfile, runs
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
+STRIP_ROWS = 256  # rows of a photo joined with their colors at a time (memory, see _join_in_strips)
 
 
 class ModelError(ValueError):
@@ -148,24 +149,45 @@ def _network_input(lightness, working_size, side):
     return color.lightness_to_model_np(padded), (h, w)
 
 
-def _upsampled_ab(ab_small, height, width, gain=1.0):
-    """Predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> a, b in Lab units at (height, width), float32."""
+def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> ``lab_to_rgb``'s RGB.
+
+    Bilinear upsampling (chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges)
+    is separable: the width is resized once (h rows, small), then each strip of STRIP_ROWS rows is
+    interpolated and converted on its own, with cv2.resize's sampling (pixel centres, edges clamped).
+    So a 100-megapixel scan needs its L and its output, not five full-size float planes.
+    """
+    height, width = lightness.shape
     if gain != 1.0:
         ab_small = np.clip(ab_small * np.float32(gain), -1.0, 1.0)
-    # Bilinear: chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges.
-    return (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
-            .reshape(height, width) for i in (0, 1))
+    rows_small = ab_small.shape[0]
+    wide = cv2.resize(color.ab_from_model_np(ab_small), (width, rows_small), interpolation=cv2.INTER_LINEAR)
+    wide = wide.reshape(rows_small, width, 2)
+    source = (np.arange(height, dtype=np.float64) + 0.5) * (rows_small / height) - 0.5
+    first = np.floor(source)
+    weight = (source - first).astype(np.float32)[:, None]
+    upper = np.clip(first, 0, rows_small - 1).astype(np.intp)
+    lower = np.clip(first + 1, 0, rows_small - 1).astype(np.intp)
+    rgb = None
+    for top in range(0, height, STRIP_ROWS):
+        rows = slice(top, min(top + STRIP_ROWS, height))
+        a, b = (np.ascontiguousarray(wide[upper[rows], :, i] * (1.0 - weight[rows]) + wide[lower[rows], :, i] *
+                                     weight[rows]) for i in (0, 1))
+        strip = lab_to_rgb(lightness[rows], a, b)
+        if rgb is None:
+            rgb = np.empty((height, width, 3), strip.dtype)
+        rgb[rows] = strip
+    return rgb
 
 
 def _join(lightness, ab_small, gain=1.0):
     """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
-    return color.lab_to_rgb_u8(lightness, *_upsampled_ab(ab_small, *lightness.shape, gain))
+    return _join_in_strips(color.lab_to_rgb_u8, lightness, ab_small, gain)
 
 
 def _join_16(rgb16, ab_small, gain=1.0):
     """A 16-bit photo (H, W, 3) and its predicted ab -> uint16 RGB with the photo's own 16-bit L."""
-    lightness = color.lightness_u16(rgb16)
-    return color.lab_to_rgb_u16(lightness, *_upsampled_ab(ab_small, *lightness.shape, gain))
+    return _join_in_strips(color.lab_to_rgb_u16, color.lightness_u16(rgb16), ab_small, gain)
 
 
 def _is_16_bit_rgb(photo):

@@ -32,7 +32,9 @@ def test_a_16_bit_tiff_scan_comes_back_16_bit_with_its_dpi_date_description_and_
     assert colored.dtype == np.uint16 and colored.shape == (*scan.shape, 3)
     assert len(np.unique(colored[..., 1])) > 1000 and np.any(colored % 257)  # real 16-bit levels
     gray = np.repeat(scan[..., None], 3, axis=-1)
-    assert np.median(np.abs(color.lightness_u16(colored) - color.lightness_u16(gray))) < 0.01  # its own L
+    in_gamut = (colored > 0).all(axis=-1) & (colored < 65535).all(axis=-1)  # not clipped to the sRGB gamut
+    difference = np.abs(color.lightness_u16(colored) - color.lightness_u16(gray))[in_gamut]
+    assert in_gamut.sum() > 500 and difference.max() < 0.02  # its own L, at 16-bit precision (8 bits: 0.2)
     assert np.abs(colored[..., 0].astype(int) - colored[..., 2]).mean() > 1000  # and colors
     with Image.open(tmp_path / "out" / "scan.tif") as output:
         exif = output.getexif()
