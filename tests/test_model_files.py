@@ -68,11 +68,14 @@ def _with_extra_layer(tmp_path, layer):
 @pytest.mark.parametrize("function", ["keras.config.set_floatx", "keras.datasets.mnist.load_data"])
 def test_a_lambda_layer_naming_a_keras_function_is_refused_before_keras_runs_it(tmp_path, function):
     module, _, name = function.rpartition(".")
-    crafted = _with_extra_layer(tmp_path, {
-        "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-        "config": {"name": "crafted", "function": {"class_name": "function", "config": name, "module": module},
-                   "arguments": {"value": "float16"}},
-        "inbound_nodes": []})
+    tensor = {"class_name": "__keras_tensor__",
+              "config": {"shape": [None, None, None, 2], "dtype": "float32", "keras_history": ["ab", 0, 0]}}
+    crafted = _with_extra_layer(tmp_path, {  # what Keras itself writes for Lambda(keras.config.set_floatx)
+        "module": "keras.layers", "class_name": "Lambda", "registered_name": None, "name": "crafted",
+        "config": {"name": "crafted", "trainable": True,
+                   "function": {"module": module, "class_name": "function", "config": name, "registered_name": name},
+                   "arguments": {}},
+        "inbound_nodes": [{"args": [tensor], "kwargs": {}}]})
     with pytest.raises(inference.ModelError, match=f"{crafted}: refused: .*'Lambda'"):
         inference.load_generator(crafted)
     assert keras.config.floatx() == "float32"  # nothing of it ran
