@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 
 # VERBOSE=1: TensorFlow's C++ start-up logs too (hidden by default: they are not errors).
 VERBOSE ?=
-# RUN: run folder under models/ (empty = the newest run); IN, OUT: what `make colorize` reads and writes.
+# RUN: run folder under models/ (colorize: empty = the shipped generator; evaluate: empty = the newest run);
+# IN, OUT: what `make colorize` reads and writes.
 RUN ?=
 IN ?=
 OUT ?= build/colorized
@@ -151,7 +152,7 @@ screenshot: $(STAMP) ## the README's picture of the web app, taken in headless C
 
 .PHONY: evaluate
 evaluate: $(STAMP) ## metrics of the newest run (or RUN=name) on its validation split, beside the gray baseline
-	$(COLORGAN) evaluate $(MODEL_ARG)
+	$(COLORGAN) evaluate --model $(or $(MODEL),newest)
 
 .PHONY: bench
 bench: $(STAMP) ## speed and memory benchmarks, each against its baseline in the same run (build/bench/)

@@ -5,23 +5,31 @@ Output names mirror the inputs: a file goes to ``<out_dir>/<its name>``, a folde
 Films (``video``) found beside the photos are colorized too, each into ``<name>.mp4``.
 The guarantees, for the command line, notebooks and Python alike:
 
-- an output that would replace an input, or an output folder inside an input folder, is refused
-  (ValueError) before anything is read or written;
-- an output that already exists is kept unless ``overwrite=True``, so a re-run after an
-  interruption colorizes only what is missing; each photo is written to a temporary name and
-  renamed, so an interruption never leaves half a photo that a re-run would take for done;
+- an output that would replace an input, an output folder inside an input folder, or an output that
+  would land inside an input folder, is refused (ValueError) before anything is read or written;
+  so is an output folder colorgan cannot write into;
+- colorgan owns only the files it wrote: each is listed in the output folder's ledger
+  (``LEDGER_NAME``, with its size and modification time). Any other file already at an output's name
+  (yours, or one of ours you edited since) is never replaced, even with ``overwrite=True``: that photo
+  is reported, not colorized;
+- an output colorgan wrote is kept unless ``overwrite=True``, so a re-run after an interruption
+  colorizes only what is missing; each photo is written to a temporary name and renamed, so an
+  interruption never leaves half a photo that a re-run would take for done;
 - every file that is not colorized is in the report with its reason.
 """
 
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorgan import images, video
+from colorgan import images, photofile, video
 
 # Formats written back as themselves; anything else (GIF, HEIC, PGM, ...) is written as PNG.
 WRITABLE = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-JPEG_QUALITY = 95
+BATCH_PIXELS = 48_000_000  # photos read for one generator call: four 12 MP photos, or one big scan
+LEDGER_NAME = ".colorgan-colorized.jsonl"  # in the output folder: one line per photo colorgan wrote there
 
 
 @dataclass
@@ -94,10 +102,75 @@ def plan(inputs, out_dir, overwrite=False):
             taken[destination] = source
             report.todo.append((source, destination))
     _refuse_replacing_inputs(report.todo)
-    if not overwrite:
-        report.existing = [(source, destination) for source, destination in report.todo if destination.exists()]
-        report.todo = [(source, destination) for source, destination in report.todo if not destination.exists()]
+    _refuse_writing_into_inputs(report.todo, [given for given in map(Path, inputs) if given.is_dir()])
+    ours = read_ledger(out_dir)
+    todo, report.todo = report.todo, []
+    for source, destination in todo:
+        if not (destination.exists() or destination.is_symlink()):
+            report.todo.append((source, destination))
+        elif not _is_ours(destination, out_dir, ours):
+            report.failed.append((source, f"{destination} is already there and colorgan did not write it (or it "
+                                          "changed since): kept; colorize into another folder"))
+        elif overwrite:
+            report.todo.append((source, destination))
+        else:
+            report.existing.append((source, destination))
     return report
+
+
+def _refuse_writing_into_inputs(pairs, folders):
+    """An output folder that holds an input folder could write new files among the inputs: refuse those."""
+    folders = {folder.resolve(): folder for folder in folders}
+    for source, destination in pairs:
+        inside = next((folders[parent] for parent in destination.resolve().parents if parent in folders), None)
+        if inside is not None:
+            raise ValueError(f"colorizing {source} would write {destination} inside the input folder {inside}: "
+                             "write to a folder that holds no input folder")
+
+
+def check_writable(out_dir):
+    """Create ``out_dir`` if needed and prove a file can be written there, before any photo is colorized."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".colorgan-write-test-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write into the output folder {out_dir}: {error.strerror or error}") from None
+
+
+def read_ledger(out_dir):
+    """{path inside ``out_dir``: (size, modification time in ns)} of the photos colorgan wrote there."""
+    path = Path(out_dir) / LEDGER_NAME
+    if not path.is_file():
+        return {}
+    ours = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(), 1):
+        try:
+            entry = json.loads(line)
+            ours[entry["path"]] = (entry["size"], entry["mtime_ns"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{path}, line {number}: damaged ledger of colorized photos; move it away (colorgan "
+                             "then treats every photo there as yours and replaces none)") from None
+    return ours
+
+
+def _is_ours(destination, out_dir, ours):
+    try:
+        stat = destination.lstat()
+    except OSError:
+        return False
+    key = destination.relative_to(out_dir).as_posix()
+    return not destination.is_symlink() and ours.get(key) == (stat.st_size, stat.st_mtime_ns)
+
+
+def _remember(destination, out_dir):
+    """Add a photo just written to the output folder's ledger (one short append: whole lines only)."""
+    stat = destination.stat()
+    line = json.dumps({"path": destination.relative_to(out_dir).as_posix(), "size": stat.st_size,
+                       "mtime_ns": stat.st_mtime_ns}) + "\n"
+    with open(Path(out_dir) / LEDGER_NAME, "a", encoding="utf-8", errors="surrogateescape") as ledger:
+        ledger.write(line)
 
 
 def _refuse_replacing_inputs(pairs):
@@ -108,32 +181,30 @@ def _refuse_replacing_inputs(pairs):
                              "write to another folder")
 
 
-def write_rgb(rgb, destination):
-    """Write uint8 RGB to ``destination`` (format from its suffix) through a temporary file and a rename."""
-    import cv2
-
+def write_rgb(rgb, destination, extras=None):
+    """Write uint8 (or, as PNG or TIFF, uint16) RGB to ``destination`` (format from its suffix), with the
+    input's DPI, ICC profile and EXIF (``photofile.Extras``), through a temporary file and a rename."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    quality = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if destination.suffix.lower() in (".jpg", ".jpeg") else []
-    encoded, data = cv2.imencode(destination.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), quality)  # OpenCV: BGR
-    if not encoded:
-        raise OSError(f"could not encode {destination.name} as {destination.suffix}")
+    data = photofile.encode(rgb, destination.suffix, extras)
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_bytes(data.tobytes())
+        temporary.write_bytes(data)
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
 
 
 def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, working_size=None, progress=None,
-                   stable=True, video_progress=False, **colorize_options):
+                   max_pixels=images.MAX_PIXELS, stable=True, video_progress=False, **colorize_options):
     """Colorize photo and video files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
 
     Args:
         generator: as ``inference.colorize_batch`` (``inference.load_generator``).
         overwrite: redo photos whose output already exists (an input is never overwritten).
         progress: optional callable(n) told how many files were just handled (a tqdm ``update``).
+        max_pixels: larger photos are refused (decompression bombs); raise it for big scans on purpose.
+            A batch holds at most ``BATCH_PIXELS`` (a photo above it goes alone), so memory stays bounded.
         stable, video_progress: for films, ``video.colorize_video``'s ``stable`` and ``progress``.
         colorize_options: passed on to ``inference.colorize_batch`` (and ``video.colorize_video``).
     """
@@ -142,21 +213,33 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     report = plan(inputs, out_dir, overwrite=overwrite)
+    check_writable(out_dir)
     films = [pair for pair in report.todo if video.is_video_file(pair[0])]
     todo, report.todo = [pair for pair in report.todo if pair not in films], []
-    for start in range(0, len(todo), batch_size):
-        batch, photos, readable = todo[start:start + batch_size], [], []
-        for source, destination in batch:
+    next_photo = 0
+    while next_photo < len(todo):
+        batch, photos, readable, pixels = [], [], [], 0
+        while next_photo < len(todo) and len(batch) < batch_size and pixels < BATCH_PIXELS:
+            source, destination = todo[next_photo]
+            next_photo += 1
+            batch.append(source)
             try:
-                photos.append(images.read_rgb(source))
-                readable.append((source, destination))
+                extras = photofile.read_extras(source)
+                photo = photofile.read_rgb16(source, max_pixels) if photofile.is_high_depth_output(extras, destination) \
+                    else images.read_rgb(source, max_pixels=max_pixels)
             except (images.ImageError, OSError) as error:
                 report.failed.append((source, getattr(error, "reason", str(error))))
+                continue
+            photos.append(photo)
+            readable.append((source, destination, extras))
+            pixels += photo.shape[0] * photo.shape[1]
         colored = inference.colorize_batch(generator, photos, working_size=working_size, batch_size=len(photos),
                                            **colorize_options) if photos else []
-        for (source, destination), rgb in zip(readable, colored, strict=True):
+        del photos
+        for (source, destination, extras), rgb in zip(readable, colored, strict=True):
             try:
-                write_rgb(rgb, destination)
+                write_rgb(rgb, destination, extras)
+                _remember(destination, out_dir)
                 report.written.append(destination)
             except OSError as error:
                 report.failed.append((source, str(error)))
@@ -167,6 +250,7 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
             video.colorize_video(generator, source, destination, stable=stable, batch_size=batch_size,
                                  working_size=working_size, overwrite=True, progress=video_progress,
                                  **colorize_options)
+            _remember(destination, out_dir)
             report.written.append(destination)
         except (video.VideoError, OSError) as error:
             report.failed.append((source, getattr(error, "reason", str(error))))

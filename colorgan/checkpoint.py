@@ -3,17 +3,41 @@
 Written to a temporary file and moved into place with ``os.replace`` (atomic on POSIX and Windows),
 so a run killed at any moment leaves either the previous checkpoint or the new one, never half.
 The arrays go into a NumPy ``.npz`` keyed by variable path, checked by name and shape on restore.
+A file damaged anyway (a disk error, a copy cut short) is named with what to do (``CheckpointError``).
 """
 
 import json
 import os
 import random
+import zipfile
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 CHECKPOINT_NAME = "state.npz"
+# What a truncated or corrupt .npz raises while it is read.
+_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, KeyError, zlib.error, ValueError)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used, with the file, the reason and how to recover in the message."""
+
+
+@contextmanager
+def _reading(path):
+    """Turn whatever a damaged file raises while read into a CheckpointError that says how to recover."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except _DAMAGE as error:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint ({type(error).__name__}: {error}). To recover, move it away: the run then "
+            "starts again from epoch 0 (its generator.keras and history.csv are replaced as it trains), or put "
+            "back a copy of the file you trust") from None
 
 
 def _groups(model):
@@ -55,24 +79,24 @@ def save_checkpoint(path, model, epoch, best):
 
 def read_meta(path):
     """The checkpoint's epoch, step, best score and random state, without loading the weights."""
-    with np.load(path) as archive:
+    with _reading(path), np.load(path) as archive:
         return json.loads(archive["meta"].tobytes().decode())
 
 
 def restore_checkpoint(path, model):
     """Load a checkpoint into ``model`` (built and compiled the same way); returns its meta dict."""
-    with np.load(path) as archive:
+    with _reading(path), np.load(path) as archive:
         stored = {key: key for key in archive.files if key != "meta"}
         for group, variables in _groups(model).items():
             keys = sorted(key for key in stored if key.startswith(f"{group}/"))
             if len(keys) != len(variables):
-                raise ValueError(f"checkpoint {path} has {len(keys)} {group} variables, the model has "
-                                 f"{len(variables)}: it was written by a different configuration")
+                raise CheckpointError(f"checkpoint {path} has {len(keys)} {group} variables, the model has "
+                                      f"{len(variables)}: it was written by a different configuration")
             for key, variable in zip(keys, variables, strict=True):
                 value = archive[key]
                 if tuple(value.shape) != tuple(variable.shape):
-                    raise ValueError(f"checkpoint {path}: {key} has shape {value.shape}, the model's "
-                                     f"{variable.path} has {tuple(variable.shape)}")
+                    raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, the model's "
+                                          f"{variable.path} has {tuple(variable.shape)}")
                 variable.assign(value)
         meta = json.loads(archive["meta"].tobytes().decode())
     np.random.set_state(_tuples(meta["numpy_random"]))

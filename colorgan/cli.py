@@ -48,7 +48,16 @@ def build_parser():
     return parser
 
 
+def _print_any_name():
+    """File names need not be UTF-8 (Python keeps their bytes as surrogates): print them escaped instead of
+    crashing the final report, after the work is done, under a strict UTF-8 stdout."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv=None):
+    _print_any_name()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -205,6 +205,53 @@ def rgb_u8_to_lab(rgb):
                       np.float32(200.0) * (fy - fz)])
 
 
+# 16-bit photos (restorers' scans): a 65,536-entry table per level, the same sRGB companding.
+_LEVELS_16 = np.arange(65536, dtype=np.float64) / 65535.0
+_LINEAR_LUT_16 = np.where(_LEVELS_16 > 0.04045, ((_LEVELS_16 + 0.055) / 1.055) ** 2.4, _LEVELS_16 / 12.92
+                          ).astype(np.float32)
+
+
+def lightness_u16(rgb):
+    """uint16 RGB (H, W, 3) -> CIE L in [0, 100], float32 (H, W), at 16-bit precision.
+
+    Y is summed one channel at a time, so a 100-megapixel scan needs two float32 planes, not three.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint16 or rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"lightness_u16 expects uint16 RGB of shape (H, W, 3), got {rgb.dtype} {rgb.shape}")
+    luminance = np.zeros(rgb.shape[:2], np.float32)
+    for channel, weight in enumerate(_XYZ_FROM_RGB[1].astype(np.float32)):
+        luminance += weight * _LINEAR_LUT_16[rgb[..., channel]]
+    lightness = _lab_f(luminance)
+    lightness *= np.float32(116.0)
+    lightness -= np.float32(16.0)
+    return lightness
+
+
+def _lab_to_rgb_float(lightness, a, b):
+    """L, a, b (H, W) -> float32 RGB in [0, 1] (H, W, 3), clipped to the gamut (see ``lab_to_rgb_u8``)."""
+    lightness, a, b = (np.asarray(channel, np.float32) for channel in (lightness, a, b))
+    if lightness.ndim != 2 or a.shape != lightness.shape or b.shape != lightness.shape:
+        raise ValueError(f"Lab -> RGB expects L, a and b of one shape (H, W), got {lightness.shape}, "
+                         f"{a.shape} and {b.shape}")
+    b_capped = lightness + np.float32(16.0)
+    b_capped *= np.float32(200.0 / 116.0)  # 200 * fy: fz = fy - b / 200 >= 0 <=> b <= 200 * fy
+    np.minimum(b, b_capped, out=b_capped)
+    lab = cv2.merge([lightness, a, b_capped])
+    del b_capped
+    cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)  # float32 RGB in [0, 1], in place
+    return lab
+
+
+def lab_to_rgb_u16(lightness, a, b):
+    """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint16 RGB (H, W, 3), clipped to the gamut."""
+    rgb = _lab_to_rgb_float(lightness, a, b)
+    rgb *= np.float32(65535.0)
+    rgb += np.float32(0.5)
+    np.clip(rgb, 0.0, 65535.0, out=rgb)
+    return rgb.astype(np.uint16)
+
+
 def lab_to_rgb_u8(lightness, a, b):
     """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint8 RGB (H, W, 3), clipped to the gamut.
 
@@ -214,17 +261,7 @@ def lab_to_rgb_u8(lightness, a, b):
     Channels come separately and the conversion runs in place, so a 12 MP photo needs one
     float32 Lab buffer (144 MB) and no copies of it.
     """
-    lightness, a, b = (np.asarray(channel, np.float32) for channel in (lightness, a, b))
-    if lightness.ndim != 2 or a.shape != lightness.shape or b.shape != lightness.shape:
-        raise ValueError(f"lab_to_rgb_u8 expects L, a and b of one shape (H, W), got {lightness.shape}, "
-                         f"{a.shape} and {b.shape}")
-    b_capped = lightness + np.float32(16.0)
-    b_capped *= np.float32(200.0 / 116.0)  # 200 * fy: fz = fy - b / 200 >= 0 <=> b <= 200 * fy
-    np.minimum(b, b_capped, out=b_capped)
-    lab = cv2.merge([lightness, a, b_capped])
-    del b_capped
-    cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)  # float32 RGB in [0, 1], in place
-    return cv2.convertScaleAbs(lab, alpha=255.0)  # round and saturate to uint8
+    return cv2.convertScaleAbs(_lab_to_rgb_float(lightness, a, b), alpha=255.0)  # round and saturate to uint8
 
 
 def lightness_to_model_np(lightness):

@@ -7,6 +7,7 @@ name every file they leave alone with the reason (``skip_reason``).
 """
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -29,7 +30,8 @@ NEEDS_HEIF_PLUGIN = "needs pillow-heif: a HEIC/HEIF photo; install the plugin (p
 # HEIF files start with an ISO box "ftyp" and one of these brands (ISO/IEC 23008-12).
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
 # Refuse decompression bombs: 100 megapixels is far above any camera photo we colorize
-# (a 12 MP phone photo is 12e6) but far below what would exhaust memory.
+# (a 12 MP phone photo is 12e6) but far below what would exhaust memory. A 1200 dpi scan of an
+# 8x10 print (115 MP) is real, though: callers may raise it (colorize --max-pixels).
 MAX_PIXELS = 100_000_000
 
 
@@ -40,6 +42,12 @@ class ImageError(ValueError):
         self.source = str(source)
         self.reason = reason
         super().__init__(f"{self.source}: {reason}")
+
+
+def too_large(width, height, max_pixels):
+    """The reason for a photo above the pixel limit, with the way past it."""
+    return (f"too large: {width}x{height} pixels is above the limit of {max_pixels:,} "
+            "(a guard against decompression bombs; colorize --max-pixels N raises it)")
 
 
 def is_image_file(path) -> bool:
@@ -61,15 +69,48 @@ def skip_reason(path):
     return None
 
 
+def link_problem(path):
+    """Why a symbolic link found in a folder is not followed, or None (a link to a file, or no link).
+
+    Links to folders are named, not followed: they can loop, and the folder can be given itself.
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return None
+    target = os.readlink(path)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return f"broken symbolic link: points to {target}, which does not exist"
+    except OSError as error:  # ELOOP: a link that leads back to itself
+        return f"symbolic link loop: points to {target}, which leads back to it ({error.strerror})"
+    if path.is_dir():
+        return f"symbolic link to a folder: not followed (links can loop); give the folder {target} itself"
+    return None
+
+
+def unreadable_folder(error: OSError):
+    """(folder, reason) for a folder ``os.walk`` could not list."""
+    return Path(error.filename), f"unreadable folder: {error.strerror or error}"
+
+
 def find_files(folder):
     """(photos, others) under ``folder`` (recursive), each sorted: what colorgan reads, what it leaves and why.
 
-    ``others`` is a list of (path, reason), the reason from ``skip_reason``.
+    ``others`` is a list of (path, reason), the reason from ``skip_reason`` or ``link_problem``, with
+    unreadable folders and links to folders among them: nothing is left out without a word.
     """
-    files = sorted(path for path in Path(folder).rglob("*") if path.is_file())
-    reasons = [skip_reason(path) for path in files]
-    return ([path for path, reason in zip(files, reasons, strict=True) if reason is None],
-            [(path, reason) for path, reason in zip(files, reasons, strict=True) if reason is not None])
+    photos, others, errors = [], [], []
+    for current, subfolders, files in os.walk(folder, onerror=errors.append):
+        for name in subfolders + files:  # os.walk lists links to folders with the folders and does not enter them
+            path = Path(current) / name
+            reason = link_problem(path) or (None if name in subfolders else skip_reason(path))
+            if reason is not None:
+                others.append((path, reason))
+            elif name in files:
+                photos.append(path)
+    others += [unreadable_folder(error) for error in errors]
+    return sorted(photos), sorted(others)
 
 
 def find_images(folder):
@@ -138,13 +179,16 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None
         source = io.BytesIO(source)
     if isinstance(source, (str, Path)) and Path(source).stat().st_size == 0:
         raise ImageError(name, "empty file (0 bytes)")
+    # Pillow's own guard (an error above 2 x MAX_IMAGE_PIXELS, ~179 MP) must not refuse what the caller allows;
+    # the limit that counts is ``max_pixels``, checked below from the header before anything is decoded.
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, int(max_pixels))
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ImageError(name, f"too large: {width}x{height} pixels is above the limit of {max_pixels}")
+                    raise ImageError(name, too_large(width, height, max_pixels))
                 if short_side_at_least and image.format == "JPEG" and min(width, height) >= 2 * short_side_at_least:
                     factor = short_side_at_least / min(width, height)
                     image.draft(None, (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))

@@ -13,23 +13,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorgan import color, images, runs
-from colorgan.paths import MODELS_DIR
+from colorgan import color, images, modelfile, runs
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
+STRIP_ROWS = 256  # rows of a photo joined with their colors at a time (memory, see _join_in_strips)
 
 
 class ModelError(ValueError):
     """A generator file that cannot be used, with the file and the reason in the message."""
-
-
-def default_model_path(models_dir=MODELS_DIR):
-    """The newest ``<models_dir>/*/generator.keras`` (the latest run), or raise ModelError if none."""
-    newest = runs.newest_generator(models_dir)
-    if newest is None:
-        raise ModelError(f"no trained generator found under {models_dir}/*/generator.keras; "
-                         "train one (make demo, make train) or pass --model PATH")
-    return newest
 
 
 def run_config(path):
@@ -43,9 +34,10 @@ def run_config(path):
 def load_generator(path=None):
     """Load a saved generator (.keras, safe mode on) and remember its working image size.
 
-    With no ``path``: the newest run's generator, or the one shipped with colorgan (``shipped``).
+    With no ``path``: the generator shipped with colorgan (``shipped``); a run is used only when named.
+    The archive's config.json is checked before Keras reads it (``modelfile.check_config``).
 
-    The working size is the run's calibrated one (color_strength.json beside the file), else
+    The working size is the calibrated one (stored in the file, or color_strength.json beside it), else
     ``image_size`` from its config.json (default 256); it is kept as ``generator.working_size`` for
     ``colorize``, and the run's calibrated color gain (default 1) as ``generator.color_gain``.
 
@@ -59,11 +51,15 @@ def load_generator(path=None):
 
     if path is None:
         path, _ = shipped.resolve_model()
-    path = Path(path)
+    path = Path(path).expanduser().absolute()  # relative to the current folder, as any path a user gives
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model file (expected a .keras zip archive saved by model.save)")
+    try:
+        modelfile.check_config(path)
+    except modelfile.ModelFileError as error:
+        raise ModelError(str(error)) from None
     try:
         generator = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
@@ -75,7 +71,7 @@ def load_generator(path=None):
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
                          f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
     try:
-        generator.color_gain, calibrated_size = runs.read_calibration(path.parent)
+        generator.color_gain, calibrated_size = runs.read_calibration(path)
     except runs.RunError as error:
         raise ModelError(str(error)) from None
     generator.working_size = calibrated_size or int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
@@ -153,15 +149,49 @@ def _network_input(lightness, working_size, side):
     return color.lightness_to_model_np(padded), (h, w)
 
 
-def _join(lightness, ab_small, gain=1.0):
-    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
+def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> ``lab_to_rgb``'s RGB.
+
+    Bilinear upsampling (chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges)
+    is separable: the width is resized once (h rows, small), then each strip of STRIP_ROWS rows is
+    interpolated and converted on its own, with cv2.resize's sampling (pixel centres, edges clamped).
+    So a 100-megapixel scan needs its L and its output, not five full-size float planes.
+    """
     height, width = lightness.shape
     if gain != 1.0:
         ab_small = np.clip(ab_small * np.float32(gain), -1.0, 1.0)
-    # Bilinear: chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges.
-    a, b = (cv2.resize(color.ab_from_model_np(ab_small[..., i]), (width, height), interpolation=cv2.INTER_LINEAR)
-            .reshape(height, width) for i in (0, 1))
-    return color.lab_to_rgb_u8(lightness, a, b)
+    rows_small = ab_small.shape[0]
+    wide = cv2.resize(color.ab_from_model_np(ab_small), (width, rows_small), interpolation=cv2.INTER_LINEAR)
+    wide = wide.reshape(rows_small, width, 2)
+    source = (np.arange(height, dtype=np.float64) + 0.5) * (rows_small / height) - 0.5
+    first = np.floor(source)
+    weight = (source - first).astype(np.float32)[:, None]
+    upper = np.clip(first, 0, rows_small - 1).astype(np.intp)
+    lower = np.clip(first + 1, 0, rows_small - 1).astype(np.intp)
+    rgb = None
+    for top in range(0, height, STRIP_ROWS):
+        rows = slice(top, min(top + STRIP_ROWS, height))
+        a, b = (np.ascontiguousarray(wide[upper[rows], :, i] * (1.0 - weight[rows]) + wide[lower[rows], :, i] *
+                                     weight[rows]) for i in (0, 1))
+        strip = lab_to_rgb(lightness[rows], a, b)
+        if rgb is None:
+            rgb = np.empty((height, width, 3), strip.dtype)
+        rgb[rows] = strip
+    return rgb
+
+
+def _join(lightness, ab_small, gain=1.0):
+    """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
+    return _join_in_strips(color.lab_to_rgb_u8, lightness, ab_small, gain)
+
+
+def _join_16(rgb16, ab_small, gain=1.0):
+    """A 16-bit photo (H, W, 3) and its predicted ab -> uint16 RGB with the photo's own 16-bit L."""
+    return _join_in_strips(color.lab_to_rgb_u16, color.lightness_u16(rgb16), ab_small, gain)
+
+
+def _is_16_bit_rgb(photo):
+    return isinstance(photo, np.ndarray) and photo.dtype == np.uint16 and photo.ndim == 3 and photo.shape[-1] == 3
 
 
 def effective_gain(generator, color_strength=1.0, gain=None):
@@ -206,10 +236,14 @@ def colorize_batch(generator, photos, working_size=None, batch_size=8, color_str
 
     All photos share one square network input, so a batch goes through the generator in one call.
     ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
-    replaces the run's calibrated gain.
+    replaces the run's calibrated gain. A uint16 RGB array (a restorer's 16-bit scan) comes back as uint16 RGB,
+    its L kept at 16 bits; everything else as uint8 RGB.
     """
     gain = effective_gain(generator, color_strength, color_gain)
-    return [_join(lightness, ab, gain) for lightness, ab in predict_ab(generator, photos, working_size, batch_size)]
+    photos = list(photos)
+    predicted = predict_ab(generator, photos, working_size, batch_size)
+    return [_join_16(photo, ab, gain) if _is_16_bit_rgb(photo) else _join(lightness, ab, gain)
+            for photo, (lightness, ab) in zip(photos, predicted, strict=True)]
 
 
 def colorize(generator, image, working_size=None, color_strength=1.0):

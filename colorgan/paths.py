@@ -1,4 +1,9 @@
-"""Where things live. Every path in the project comes from here, never from the working directory."""
+"""Where things live. Every path of the project comes from here, never from the working directory.
+
+Paths a user types on the command line are the exception: they mean what they mean in every other
+command-line tool, relative to the current folder (``from_cwd``). Notebooks and parameter profiles keep
+project-relative paths (``resolve``): papermill runs them from any folder.
+"""
 
 from pathlib import Path
 
@@ -14,6 +19,11 @@ SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 # The project on GitHub: each notebook's "Open in Colab" link, and the Colab install cell's clone.
 REPOSITORY = "https://github.com/colorgan/colorgan"
 COLAB_DIR = "/content/colorgan"  # where that cell puts the project inside Colab
+
+
+def from_cwd(path) -> Path:
+    """A path typed by a user: relative to the current folder, made absolute (``~`` expanded)."""
+    return Path(path).expanduser().absolute()
 
 
 def resolve(path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorgan import modelfile
 from colorgan.paths import MODELS_DIR, resolve
 
 CONFIG_NAME = "config.json"
@@ -77,6 +78,31 @@ def read_history(path):
             for name in (rows[0] if rows else [])}
 
 
+def trim_history(path, epochs):
+    """Keep only the rows of history.csv for the first ``epochs`` epochs (the ones a checkpoint holds).
+
+    A run killed after logging an epoch but before checkpointing it trains that epoch again on resume;
+    without this, history.csv would hold it twice. Rewritten whole or not at all.
+    """
+    history_path = folder_of(path) / HISTORY_NAME
+    if not history_path.is_file():
+        return
+    with open(history_path, newline="") as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        rows = list(reader)
+    if header is None or "epoch" not in header:
+        return
+    column = header.index("epoch")
+    kept = [row for row in rows if len(row) > column and row[column].isdigit() and int(row[column]) < epochs]
+    if len(kept) == len(rows):
+        return
+    temporary = history_path.with_name(f".{HISTORY_NAME}.tmp")
+    with open(temporary, "w", newline="") as file:
+        csv.writer(file).writerows([header, *kept])
+    os.replace(temporary, history_path)
+
+
 def newest_generator(models_dir=MODELS_DIR):
     """The newest ``<models_dir>/*/generator.keras`` (the latest run), or None."""
     candidates = sorted(Path(models_dir).glob(f"*/{GENERATOR_NAME}"), key=lambda path: path.stat().st_mtime)
@@ -84,8 +110,17 @@ def newest_generator(models_dir=MODELS_DIR):
 
 
 def read_calibration(path):
-    """(gain, working size) calibrated for a generator, from color_strength.json beside it, read once;
-    (1.0, None) when the run has none."""
+    """(gain, working size) calibrated for a generator: stored inside its .keras file (``modelfile``), else
+    in color_strength.json beside it (files saved before the archive carried it); (1.0, None) when none."""
+    path = resolve(path)
+    if path.is_file():
+        try:
+            stored = modelfile.read_calibration(path)
+        except modelfile.ModelFileError as error:
+            raise RunError(str(error)) from None
+        if stored is not None:
+            size = stored.get("working_size")
+            return float(stored["gain"]), int(size) if size else None
     strength_path = folder_of(path) / STRENGTH_NAME
     if not strength_path.is_file():
         return 1.0, None
@@ -108,7 +143,11 @@ def read_working_size(path):
 
 
 def write_strength(folder, gain, **details):
-    """Store the calibrated gain (and how it was chosen) in the run folder."""
+    """Store the calibrated gain (and how it was chosen) in the run folder, and the gain and working size
+    inside its generator.keras, which carries them wherever it is copied or downloaded."""
     path = Path(folder) / STRENGTH_NAME
     path.write_text(json.dumps({"gain": float(gain), **details}, indent=2) + "\n")
+    generator = Path(folder) / GENERATOR_NAME
+    if generator.is_file():
+        modelfile.write_calibration(generator, gain=float(gain), working_size=details.get("working_size"))
     return path

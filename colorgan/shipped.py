@@ -6,36 +6,56 @@ with float16 weights (half the size in git and in the wheel), ``config.json`` (i
 back into a float32 model, so it computes exactly like the generator it was made from, within
 float16 rounding of the weights.
 
-Which generator (``resolve_model``): a path given by the user; else ``URL#sha256=...`` downloaded
-once into ``data/cache/models`` with its checksum verified; else the user's newest run
-(``models/*/generator.keras``); else the shipped one.
+Which generator (``resolve_model``): the shipped one, unless the user names another: a file (or a
+run folder), ``URL#sha256=...`` downloaded once into the user's cache (``~/.cache/colorgan/models``)
+with its checksum verified, or ``newest``: the newest run (``models/*/generator.keras``). A run is
+never picked up on its own: a 6-photo demo run must not replace the shipped generator without a word.
 """
 
 from pathlib import Path
 
-from colorgan import runs
+from colorgan import modelfile, runs
 from colorgan.data import download
-from colorgan.paths import DATA_DIR, MODELS_DIR
+from colorgan.paths import MODELS_DIR
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 SHIPPED_GENERATOR = PRETRAINED_DIR / runs.GENERATOR_NAME
-MODEL_CACHE_DIR = DATA_DIR / "cache" / "models"
+SHIPPED = "shipped"  # --model shipped: the default, named
+NEWEST = "newest"  # --model newest: the newest run under models/
+
+
+def model_cache_dir():
+    return download.cache_home() / "models"
 
 
 def resolve_model(model=None, models_dir=MODELS_DIR):
-    """-> (path of a generator .keras file, a few words on where it came from)."""
-    if model:
-        model = str(model)
-        if download.is_url(model):
-            _, checksum = download.split_checksum(model)
-            if checksum is None:
-                raise ValueError(f"a model URL needs its checksum: {model}#sha256=<64 hex digits>")
-            return download.download(model, cache_dir=MODEL_CACHE_DIR), f"downloaded from {model.split('#')[0]}"
-        return Path(model), "given"
-    newest = runs.newest_generator(models_dir)
-    if newest is not None:
+    """-> (path of a generator .keras file, a few words on where it came from).
+
+    ``model``: None or ``"shipped"`` (the generator shipped with colorgan), ``"newest"`` (the newest run
+    under ``models_dir``), ``URL#sha256=<hex>``, a .keras file or a run folder (relative to the current
+    folder, as any path a user types).
+    """
+    model = str(model) if model else SHIPPED
+    if model == SHIPPED:
+        return SHIPPED_GENERATOR, "the generator shipped with colorgan"
+    if model == NEWEST:
+        newest = runs.newest_generator(models_dir)
+        if newest is None:
+            raise ValueError(f"--model newest: no run under {models_dir}/*/{runs.GENERATOR_NAME}; train one "
+                             "(make demo, make train) or name a file")
         return newest, "your newest run"
-    return SHIPPED_GENERATOR, "the generator shipped with colorgan"
+    if download.is_url(model):
+        _, checksum = download.split_checksum(model)
+        if checksum is None:
+            raise ValueError(f"a model URL needs its checksum: {model}#sha256=<64 hex digits>")
+        url = model.split("#")[0]
+        where = f"cached copy of {url}" if download.is_cached(model, cache_dir=model_cache_dir()) else \
+            f"downloaded from {url}"
+        return download.download(model, cache_dir=model_cache_dir()), where
+    path = Path(model).expanduser().absolute()  # typed by a user: relative to the current folder
+    if path.is_dir() and (path / runs.GENERATOR_NAME).is_file():  # a run folder: its chosen generator
+        return path / runs.GENERATOR_NAME, "given"
+    return path, "given"
 
 
 def with_policy(model, dtype, path=None):
@@ -87,4 +107,7 @@ def export_compact(generator_path, out_dir):
     strength = Path(generator_path).parent / runs.STRENGTH_NAME
     if strength.is_file():
         shutil.copyfile(strength, out_dir / runs.STRENGTH_NAME)
+    gain, working_size = runs.read_calibration(generator_path)
+    if strength.is_file() or modelfile.read_calibration(generator_path) is not None:  # the file carries it too
+        modelfile.write_calibration(out_dir / runs.GENERATOR_NAME, gain=gain, working_size=working_size)
     return out_dir / runs.GENERATOR_NAME

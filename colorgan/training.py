@@ -350,6 +350,8 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     if config["init_from"] and not resuming:
         start_from(model, config["init_from"])
     initial_epoch = meta["epoch"]
+    if chief:  # epochs logged after the checkpoint are trained again: their rows go, so none repeats
+        runs.trim_history(folder, initial_epoch)
     fit_train, fit_val = train_data, val_data
     if distribute.is_multi_worker(strategy):
         distribute.check_agreement(strategy, resuming=resuming, epoch=initial_epoch, step=meta["step"],

@@ -30,6 +30,14 @@ def shared_datasets():
     return SHARED_DATASETS
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory, monkeypatch):
+    """Downloads go to a fresh cache folder per test, never the user's ~/.cache/colorgan."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "colorgan"
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

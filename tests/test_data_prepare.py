@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -280,9 +281,15 @@ def test_output_may_not_overlap_a_source_and_foreign_files_survive(tmp_path, sam
     with pytest.raises(ValueError, match="overlap"):
         _run([folder], folder / "prepared")
     out = tmp_path / "out"
-    foreign = _save(sample_photos["chelsea"][:50, :50], out / "train" / "mine.jpg")
     _run([folder], out)
-    assert foreign.is_file()  # a rerun removes only stale photos it wrote itself
+    foreign = [_save(sample_photos["chelsea"][:50, :50], out / "train" / "mine.jpg"),
+               _save(sample_photos["chelsea"][:60, :50], out / "val" / f"{'ab' * 12}.jpg")]  # named like ours
+    before = [path.read_bytes() for path in foreign]
+    (folder / "a.jpg").unlink()
+    _save(sample_photos["coffee"][:90, :150], folder / "b.jpg")
+    _run([folder], out)
+    assert [path.read_bytes() for path in foreign] == before  # a rerun removes only stale photos it wrote itself
+    assert len(list_images(out, "train") + list_images(out, "val")) == 3  # a.jpg's photo went, b.jpg's came
 
 
 def test_default_source_is_scikit_image_color_photos(tmp_path):
@@ -406,3 +413,88 @@ def test_original_photos_are_the_unchanged_sources_of_a_split(tmp_path, sample_p
     # So does every photo of a zip source, and without a manifest the prepared copies are the list.
     (out / "manifest.jsonl").unlink()
     assert original_photos(out, "val") == prepared
+
+
+def test_prepare_into_a_folder_of_the_users_files_changes_none_of_them(tmp_path, sample_photos, capsys):
+    folder = tmp_path / "photos"
+    _save(sample_photos["coffee"][:100, :150], folder / "a.jpg")
+    user = tmp_path / "userdir"
+    (user / "train").mkdir(parents=True)
+    (user / "summary.json").write_text('{"my": "notes"}')
+    (user / "manifest.jsonl").write_text('{"shipment": 1}\n')
+    (user / "train" / f"{'0123456789ab' * 2}.jpg").write_bytes(b"the user's only scan")
+    before = {path: path.read_bytes() for path in user.rglob("*") if path.is_file()}
+    assert main(["prepare", str(folder), "--out", str(user)]) == 2
+    assert f"the output folder {user} holds files colorgan prepare did not write" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in user.rglob("*") if path.is_file()} == before
+    assert main(["prepare", str(folder), "--out", str(tmp_path / "new")]) == 0  # a new folder: fine
+    assert main(["prepare", str(folder), "--out", str(tmp_path / "new")]) == 0  # and its own again
+
+
+def test_prepare_takes_relative_sources_and_out_from_the_current_folder(tmp_path, sample_photos, monkeypatch):
+    _save(sample_photos["coffee"][:100, :150], tmp_path / "photos" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    assert main(["prepare", "photos", "--out", "prepared"]) == 0
+    assert len(list_images(tmp_path / "prepared", "train") + list_images(tmp_path / "prepared", "val")) == 1
+
+
+def test_links_and_unreadable_folders_are_named_and_the_rest_is_prepared(tmp_path, sample_photos, monkeypatch):
+    folder = tmp_path / "photos"
+    _save(sample_photos["coffee"][:100, :150], folder / "a.jpg")
+    _save(sample_photos["chelsea"][:100, :150], tmp_path / "elsewhere" / "b.jpg")
+    (folder / "private").mkdir()
+    (folder / "d.jpg").symlink_to("/nonexistent.jpg")
+    (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
+    (folder / "more").symlink_to(tmp_path / "elsewhere")
+    (folder / "c.jpg").symlink_to(folder / "a.jpg")  # a link to a photo is read (and found a duplicate)
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # root reads every folder: stand in for one whose permissions say no
+        if os.fspath(path) == str(folder / "private"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    summary = _run([folder], tmp_path / "out")
+    reasons = {Path(r["source"]).name: r.get("reason", "") for r in _manifest(tmp_path / "out")}
+    assert summary["kept"] == 1 and reasons["c.jpg"] == f"duplicate of {folder / 'a.jpg'}"
+    assert reasons["d.jpg"] == "broken symbolic link: points to /nonexistent.jpg, which does not exist"
+    assert reasons["loop.jpg"].startswith("symbolic link loop")
+    assert reasons["more"].startswith("symbolic link to a folder: not followed")
+    assert reasons["private"] == "unreadable folder: Permission denied"
+
+
+def test_an_oversized_zip_member_is_named_and_never_read_whole(tmp_path, sample_photos, monkeypatch):
+    from colorgan.data import sources
+
+    photo = io.BytesIO()
+    Image.fromarray(sample_photos["coffee"][:100, :150]).save(photo, "JPEG")
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("album/small.jpg", photo.getvalue())
+        bundle.writestr("album/huge.tif", b"\0" * 50_000)
+    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 40_000)
+    summary = _run([archive], tmp_path / "out")
+    reasons = {r["source"].split("!")[1]: r.get("reason", "") for r in _manifest(tmp_path / "out")}
+    assert summary["kept"] == 1 and reasons["album/huge.tif"] == (
+        "too large: 50,000 bytes inside the archive, above the limit of 40,000")
+    with pytest.raises(OSError, match="larger than 40,000 bytes"):
+        sources._read_member(zipfile.ZipFile(archive), "album/huge.tif")
+
+
+def test_zip_folders_find_their_first_photo_without_scanning_every_member(tmp_path, sample_photos):
+    """Twin folders are recognised from each folder's first photo, found in one pass over the members."""
+    from colorgan.data import sources
+
+    color, gray = io.BytesIO(), io.BytesIO()
+    Image.fromarray(sample_photos["coffee"][:64, :64]).save(color, "PNG")
+    Image.fromarray(sample_photos["coffee"][:64, :64]).convert("L").save(gray, "PNG")
+    archive = tmp_path / "pairs.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for index in range(300):  # many one-file folders, as in the archives that made the listing quadratic
+            bundle.writestr(f"notes/{index:03d}/readme.txt", b"x")
+        bundle.writestr("set/train_x/0.png", gray.getvalue())
+        bundle.writestr("set/train_y/0.png", color.getvalue())
+    items = {item.member: item.skip for item in sources._walk_zip(archive)}
+    assert items["set/train_x/0.png"] == sources.GRAY_TWIN and items["set/train_y/0.png"] is None
+    assert len(items) == 302

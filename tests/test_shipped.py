@@ -34,27 +34,35 @@ def test_the_compact_export_is_half_the_size_and_loads_as_float32_with_its_stren
     assert difference < 5e-3  # float16 rounding of the weights only
 
 
-def test_the_default_generator_is_the_newest_run_else_the_shipped_one(tmp_path):
-    assert shipped.resolve_model(None, models_dir=tmp_path) == (shipped.SHIPPED_GENERATOR,
-                                                                 "the generator shipped with colorgan")
+def test_the_default_generator_is_the_shipped_one_and_a_run_only_when_named(tmp_path):
+    shipped_one = (shipped.SHIPPED_GENERATOR, "the generator shipped with colorgan")
+    assert shipped.resolve_model(None, models_dir=tmp_path) == shipped_one
+    with pytest.raises(ValueError, match="no run under"):
+        shipped.resolve_model("newest", models_dir=tmp_path)
     small_run(tmp_path / "mine")
-    path, where = shipped.resolve_model(None, models_dir=tmp_path)
+    assert shipped.resolve_model(None, models_dir=tmp_path) == shipped_one  # a run is never picked up on its own
+    assert shipped.resolve_model("shipped", models_dir=tmp_path) == shipped_one
+    path, where = shipped.resolve_model("newest", models_dir=tmp_path)
     assert path == tmp_path / "mine" / runs.GENERATOR_NAME and where == "your newest run"
-    assert shipped.resolve_model("x/g.keras", models_dir=tmp_path) == (shipped.Path("x/g.keras"), "given")
+    assert shipped.resolve_model(tmp_path / "mine", models_dir=tmp_path) == (path, "given")  # a run folder
+    assert shipped.resolve_model("x/g.keras", models_dir=tmp_path) == (shipped.Path.cwd() / "x/g.keras", "given")
 
 
-def test_a_model_url_is_downloaded_once_and_checked(tmp_path, monkeypatch):
-    small_run(tmp_path / "run")
+def test_a_model_url_is_downloaded_once_into_the_user_cache_checked_and_keeps_its_calibration(tmp_path,
+                                                                                              user_cache):
+    small_run(tmp_path / "run", gain=1.3)
+    runs.write_strength(tmp_path / "run", 1.3, working_size=48)
     source = tmp_path / "run" / runs.GENERATOR_NAME
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    monkeypatch.setattr(shipped, "MODEL_CACHE_DIR", tmp_path / "cache")
     path, where = shipped.resolve_model(f"file://{source}#sha256={digest}")
-    assert path.parent == tmp_path / "cache" and path.read_bytes() == source.read_bytes()
-    assert where.startswith("downloaded from file://")
-    assert inference.load_generator(path).output_shape == (None, None, None, 2)
+    assert path.parent == user_cache / "models" and path.read_bytes() == source.read_bytes()
+    assert where == f"downloaded from file://{source}"
+    loaded = inference.load_generator(path)  # no color_strength.json in the cache: the file carries it
+    assert (loaded.color_gain, loaded.working_size) == (1.3, 48)
+    assert shipped.resolve_model(f"file://{source}#sha256={digest}") == (path, f"cached copy of file://{source}")
     with pytest.raises(ValueError, match="checksum mismatch"):
         shipped.resolve_model(f"file://{source}#sha256={'0' * 64}")
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [path.name]  # nothing half-written left
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # nothing half-written left
     with pytest.raises(ValueError, match="needs its checksum"):
         shipped.resolve_model(f"file://{source}")
 

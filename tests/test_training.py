@@ -259,3 +259,22 @@ def test_fastest_picks_the_quickest_step(monkeypatch):
 
     seconds, chosen = precision.fastest({"float32": lambda: Model(0.3), "bfloat16": lambda: Model(0.2)}, (None,))
     assert chosen == "bfloat16" and seconds == pytest.approx({"float32": 0.3, "bfloat16": 0.2})
+def test_history_rows_never_repeat_when_a_run_resumes_from_an_older_checkpoint(prepared, tmp_path):
+    training.train(tiny_config(prepared, tmp_path, checkpoint_every=2), verbose=0)
+    history = tmp_path / "tiny" / "history.csv"
+    rows = history.read_text().splitlines()
+    # Killed in the epoch after: that epoch's row was logged, its checkpoint never written.
+    history.write_text("\n".join([*rows, "2" + rows[-1][rows[-1].index(","):]]) + "\n")
+    training.train(tiny_config(prepared, tmp_path, epochs=3, checkpoint_every=2), verbose=0)
+    epochs = [int(row.split(",")[0]) for row in history.read_text().splitlines()[1:]]
+    assert epochs == [0, 1, 2]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_checkpoint_is_named_with_how_to_recover(prepared, tmp_path, damage):
+    training.train(tiny_config(prepared, tmp_path, epochs=1), verbose=0)
+    state = tmp_path / "tiny" / "checkpoint" / checkpoint.CHECKPOINT_NAME
+    data = state.read_bytes()
+    state.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\0" * 1000)
+    with pytest.raises(checkpoint.CheckpointError, match=f"{state}: damaged checkpoint .*move it away"):
+        training.train(tiny_config(prepared, tmp_path, epochs=2), verbose=0)

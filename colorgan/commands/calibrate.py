@@ -21,9 +21,9 @@ def add_arguments(parser):
 
 def run(args):
     from colorgan import runs, training
-    from colorgan.paths import resolve
+    from colorgan.paths import from_cwd
 
-    folder = resolve(args.run_dir)
+    folder = from_cwd(args.run_dir)
     if not (folder / runs.GENERATOR_NAME).is_file():
         print(f"error: no {runs.GENERATOR_NAME} in {folder}", file=sys.stderr)
         return 2

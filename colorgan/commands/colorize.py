@@ -4,10 +4,13 @@ Films (mp4, mov, avi, mkv, webm, ...) come out as H.264 MP4 with their frame cou
 sound, their colors carried along the motion so they do not flicker (``--per-frame``: each frame alone).
 
 Output names mirror the inputs: a file goes to OUT_DIR/<its name>, a folder's photos to
-OUT_DIR/<path inside the folder>. Your photos are never overwritten: an output that would replace
-an input is refused, and outputs that already exist are kept (a re-run colorizes only what is
-missing) unless --overwrite. Every file that is not colorized is named with its reason; the exit
-code is 1 if any photo failed.
+OUT_DIR/<path inside the folder>. colorgan replaces no file it did not write: an output that would
+replace an input, or land inside an input folder, is refused, and so is any file already in OUT_DIR
+that colorgan did not write, even with --overwrite. Photos colorgan colorized before are kept (a re-run
+colorizes only what is missing) unless --overwrite. 16-bit PNG and TIFF scans come back at 16 bits;
+DPI, EXIF and ICC profiles are carried over where the output format holds them. Every file that is not
+colorized is named with its reason; the exit code is 1 if any photo failed.
+The generator is the one shipped with colorgan unless --model names another.
 """
 
 import sys
@@ -23,24 +26,27 @@ def add_arguments(parser):
                         help="folder for the colorized photos (not an input folder)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo photos already colorized in OUT_DIR (default: keep them; inputs are never replaced)")
-    parser.add_argument("--model", default=None, metavar="PATH_OR_URL",
-                        help="generator .keras file, or URL#sha256=<hex> (downloaded once, checksum verified); "
-                             "default: the newest models/*/generator.keras, else the generator shipped with colorgan")
+    parser.add_argument("--model", default="shipped", metavar="MODEL",
+                        help="shipped (default: the generator shipped with colorgan), newest (your newest run, "
+                             "models/*/generator.keras), a generator .keras file or run folder, or URL#sha256=<hex> "
+                             "(downloaded once into ~/.cache/colorgan, checksum verified)")
     parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
     parser.add_argument("--per-frame", action="store_true",
                         help="films: colorize each frame alone, as a photo (default: colors carried along the motion)")
+    parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
+                        help="refuse photos above N pixels (default: 100,000,000, a guard against decompression "
+                             "bombs); raise it to colorize bigger scans on purpose (a 1200 dpi 8x10 print is 115 MP)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="long side the network sees, in pixels (default: the one calibrated with the generator, "
-                             "in color_strength.json beside it; else its run's image_size)")
+                             "carried in its .keras file or color_strength.json beside it; else its run's image_size)")
 
 
 def run(args):
     from tqdm import tqdm
 
     from colorgan import batch, inference, shipped
-    from colorgan.paths import resolve
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
@@ -49,8 +55,8 @@ def run(args):
     out_dir = Path(args.out)
     try:
         planned = batch.plan(args.inputs, out_dir, overwrite=args.overwrite)  # refuses to touch an input first
+        batch.check_writable(out_dir)  # before the generator loads and any photo is colorized
         model_path, where = shipped.resolve_model(args.model)
-        model_path = resolve(model_path)
         generator = inference.load_generator(model_path)
     except ValueError as error:  # ModelError, a bad URL or checksum included
         print(f"error: {error}", file=sys.stderr)
@@ -60,8 +66,9 @@ def run(args):
     with tqdm(total=len(planned.todo), unit="file", desc="colorizing") as progress:
         report = batch.colorize_files(generator, args.inputs, out_dir, overwrite=args.overwrite,
                                       batch_size=args.batch_size, working_size=args.working_size,
-                                      progress=progress.update, color_strength=args.color_strength,
-                                      stable=not args.per_frame, video_progress=True)
+                                      progress=progress.update, max_pixels=args.max_pixels,
+                                      color_strength=args.color_strength, stable=not args.per_frame,
+                                      video_progress=True)
     for path, reason in report.not_read + report.failed:
         print(f"skipped {path}: {reason}")
     print(report.summary(out_dir, redo_hint="--overwrite redoes them"))

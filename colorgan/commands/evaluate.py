@@ -12,7 +12,7 @@ HELP = "metrics of a generator on color photos (PSNR, SSIM, CIEDE2000, AUC, colo
 
 def add_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
-                        help="generator .keras file or URL#sha256=<hex> (default: the newest run's, else the shipped one)")
+                        help="shipped (default), newest (your newest run), a generator .keras file or URL#sha256=<hex>")
     parser.add_argument("--data", default=None, metavar="DIR",
                         help="folder of color photos (default: <prepared_dir>/val of the model's run)")
     parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
@@ -27,14 +27,14 @@ def run(args):
     from tqdm import tqdm
 
     from colorgan import evaluate, inference, shipped
-    from colorgan.paths import resolve
+    from colorgan.paths import from_cwd
 
     try:
         model_path, where = shipped.resolve_model(args.model)
-        model_path = resolve(model_path)
+        model_path = from_cwd(model_path)
         generator = inference.load_generator(model_path)
         print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g})", flush=True)
-        data_dir = resolve(args.data) if args.data else evaluate.default_data_dir(model_path)
+        data_dir = from_cwd(args.data) if args.data else evaluate.default_data_dir(model_path)
         photo_paths = evaluate.list_photos(data_dir, args.max_images, args.seed)
     except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly
         print(f"error: {error}", file=sys.stderr)
@@ -43,7 +43,7 @@ def run(args):
         result = evaluate.evaluate(generator, photo_paths, batch_size=args.batch_size, progress=progress.update)
     for entry in result["skipped"]:
         print(f"skipped {entry['file']}: {entry['reason']}")
-    out = resolve(args.out) if args.out else default_out(model_path)
+    out = from_cwd(args.out) if args.out else default_out(model_path)
     evaluate.write_json(result, out, model_path=str(model_path), data_dir=str(data_dir))
     print(evaluate.format_table(result))
     print(f"-> {out}")

@@ -7,14 +7,17 @@ Re-running only processes files that changed. Exits non-zero only when no usable
 URLs may carry a checksum: https://host/photos.zip#sha256=<64 hex digits>.
 """
 
+from colorgan.paths import PREPARED_DIR
+
 HELP = "turn folders/zips/URLs of photos into a prepared dataset (train/, val/, summary.json)"
 
 
 def add_arguments(parser):
     parser.add_argument("sources", nargs="*", metavar="SOURCE",
                         help="folders, .zip archives, image files or URLs (none: scikit-image's color samples)")
-    parser.add_argument("--out", default="data/prepared/default",
-                        help="output folder, relative to the project root (default: data/prepared/default)")
+    parser.add_argument("--out", default=str(PREPARED_DIR / "default"),
+                        help=f"output folder: a new or empty one, or one colorgan prepared (default: "
+                             f"{PREPARED_DIR / 'default'})")
     parser.add_argument("--size", type=int, default=256, help="short side of the stored photos (default: 256)")
     parser.add_argument("--val-fraction", type=float, default=0.05,
                         help="fraction of photos for validation (default: 0.05)")
@@ -25,19 +28,23 @@ def add_arguments(parser):
 def run(args):
     import sys
 
+    from colorgan.data.download import is_url
     from colorgan.data.preparation import format_dropped, format_summary, prepare
-    from colorgan.paths import resolve
+    from colorgan.paths import from_cwd
 
+    # Typed paths are relative to the current folder (the Python API keeps project-relative ones).
+    sources = [source if is_url(source) else str(from_cwd(source)) for source in args.sources]
+    out = from_cwd(args.out)
     try:
-        summary = prepare(args.sources, args.out, size=args.size, val_fraction=args.val_fraction, seed=args.seed,
+        summary = prepare(sources, out, size=args.size, val_fraction=args.val_fraction, seed=args.seed,
                           workers=args.workers)
     except ValueError as error:
         print(f"colorgan prepare: {error}", file=sys.stderr)
         return 2
     print(format_summary(summary))
     if summary["dropped"]:
-        print("not kept:\n" + format_dropped(args.out))
-    print(f"-> {resolve(args.out)} (summary.json, manifest.jsonl)")
+        print("not kept:\n" + format_dropped(out))
+    print(f"-> {out} (summary.json, manifest.jsonl)")
     if summary["kept"] == 0:
         print("no usable color photo found: nothing to train on", file=sys.stderr)
         return 1

@@ -8,13 +8,15 @@ Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
 
 import sys
 
+from colorgan.paths import BUILD_DIR
+
 HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and scoreboard.jpg"
 
 
 def add_arguments(parser):
     parser.add_argument("entries", nargs="+", metavar="LABEL=PATH", help="a label and a generator .keras file")
     parser.add_argument("--data", required=True, metavar="DIR", help="held-out color photos no run trained on")
-    parser.add_argument("--out", default="build/scoreboard", metavar="DIR",
+    parser.add_argument("--out", default=str(BUILD_DIR / "scoreboard"), metavar="DIR",
                         help="folder for scoreboard.md, scoreboard.json and scoreboard.jpg (default: build/scoreboard)")
     parser.add_argument("--picture-photos", type=int, default=8, help="photos in the picture (default: 8)")
 
@@ -25,7 +27,7 @@ def run(args):
     from tqdm import tqdm
 
     from colorgan import evaluate, scoreboard
-    from colorgan.paths import resolve
+    from colorgan.paths import from_cwd
 
     try:
         entries = []
@@ -33,17 +35,17 @@ def run(args):
             label, sep, path = item.partition("=")
             if not sep or not label.strip():
                 raise ValueError(f"expected LABEL=PATH, got {item!r}")
-            entries.append((label.strip(), resolve(path)))
-        photos = evaluate.list_photos(resolve(args.data))
+            entries.append((label.strip(), from_cwd(path)))
+        photos = evaluate.list_photos(from_cwd(args.data))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = resolve(args.out)
+    out = from_cwd(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tqdm(total=len(photos) * len(entries), unit="photo", desc="scoring") as progress:
         rows = scoreboard.score(entries, photos, progress=progress.update)
     table = scoreboard.markdown(rows)
-    (out / "scoreboard.md").write_text(f"{rows[0]['n_images']} held-out photos from {resolve(args.data)}\n\n"
+    (out / "scoreboard.md").write_text(f"{rows[0]['n_images']} held-out photos from {from_cwd(args.data)}\n\n"
                                        + table + "\n")
     (out / "scoreboard.json").write_text(json.dumps(rows, indent=2) + "\n")
     scoreboard.picture(entries, photos, out / "scoreboard.jpg", count=min(args.picture_photos, len(photos)))

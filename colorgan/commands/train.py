@@ -31,13 +31,14 @@ def parameters(args):
     import yaml
 
     from colorgan.notebooks import check_parameters, known_parameters, load_params
+    from colorgan.paths import from_cwd
     from colorgan.training import DEFAULTS
 
-    params = load_params(args.params) if args.params else {}
+    params = load_params(from_cwd(args.params)) if args.params else {}
     check_parameters(params, known_parameters() | set(DEFAULTS), where=args.params)
     params = {name: value for name, value in params.items() if name in DEFAULTS}
     if args.prepared_dir:
-        params["prepared_dir"] = args.prepared_dir
+        params["prepared_dir"] = str(from_cwd(args.prepared_dir))  # typed: relative to the current folder
     if args.run_name:
         params["run_name"] = args.run_name
     for item in args.parameter:

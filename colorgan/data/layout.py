@@ -4,6 +4,7 @@
     <out>/val/<hash>.jpg
     <out>/summary.json       counts: found, kept, train, val, dropped by reason
     <out>/manifest.jsonl     one JSON record per source file found (kept or dropped, and why)
+    <out>/.colorgan-prepared marks the folder as colorgan's: preparation reuses no other folder
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from colorgan.paths import resolve
 SPLITS = ("train", "val")
 SUMMARY_NAME = "summary.json"
 MANIFEST_NAME = "manifest.jsonl"
+MARKER_NAME = ".colorgan-prepared"
 
 
 def list_images(prepared_dir, split="train"):

@@ -4,6 +4,9 @@ Streaming and parallel: source files are listed lazily as small records, worker 
 read, check, resize and write one photo each and send back a record (never pixels), so peak
 memory does not grow with the number of photos. Re-running is incremental: a file whose size
 and modification time (or zip CRC) did not change keeps its previous record and output.
+
+Preparation owns only what it wrote: it writes into a new or empty folder, or one it prepared before
+(``layout.MARKER_NAME``), and deletes only photos its last manifest lists; anything else is left alone.
 """
 
 import json
@@ -17,12 +20,12 @@ from tqdm.auto import tqdm
 
 from colorgan.data import process
 from colorgan.data.download import is_url
-from colorgan.data.layout import MANIFEST_NAME, SPLITS, SUMMARY_NAME, read_manifest
+from colorgan.data.layout import MANIFEST_NAME, MARKER_NAME, SPLITS, SUMMARY_NAME, read_manifest
 from colorgan.data.sources import find_images, read_item
 from colorgan.images import NEEDS_HEIF_PLUGIN
 from colorgan.paths import resolve
 
-_OUTPUT_NAME = re.compile(r"\.?[0-9a-f]{24}\.jpg(\.\d+\.tmp)?")  # process.output_name, and its temp files
+_TEMPORARY_NAME = re.compile(r"\.[0-9a-f]{24}\.jpg\.\d+\.tmp")  # process.write_photo's temporary files
 _CHUNK = 8  # photos per task sent to a worker: amortizes the inter-process round trip
 _INLINE_BELOW = 24  # fewer photos than this are processed in this process (starting workers costs ~1 s)
 # Drops that depend on this installation or on the rules, not on the file: looked at again on every run.
@@ -49,10 +52,12 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     source_names = [str(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
     out = resolve(out).resolve()
     _check_no_overlap(source_names, out)
+    _claim(out)
     for split in SPLITS:
         (out / split).mkdir(parents=True, exist_ok=True)
     settings = {"size": int(size), "val_fraction": float(val_fraction), "seed": int(seed), "min_size": int(min_size)}
 
+    written = _files_written_before(out)  # and, below, every photo this run writes
     previous = _previous_records(out, settings)
     items, records, todo, reused = [], [], [], 0  # one item and record per file in source order; todo: what changed
     for item in find_images(source_names, cache_dir=cache_dir):
@@ -72,13 +77,15 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     options = (out, settings["size"], settings["val_fraction"], settings["seed"], settings["min_size"])
     for index, record in _process_all(todo, options, workers, progress):
         records[index] = record
+        written.add(record.get("file"))
     records = _drop_duplicates(records)
     # A duplicate kept from the last run whose original is gone now stands alone: write its photo.
     orphans = [(i, items[i]) for i, r in enumerate(records) if r["status"] == "kept" and not _output_exists(r, out)]
     for index, record in _process_all(orphans, options, workers=1, progress=False):
         records[index] = record
+        written.add(record.get("file"))
     _place_kept_photos(records, out, settings)
-    _remove_stale_outputs(records, out)
+    _remove_stale_outputs(records, out, written - {None})
 
     summary = _summarize(records, settings, source_names, processed=len(todo) + len(orphans), reused=reused)
     _write_json_lines(out / MANIFEST_NAME, records)
@@ -94,6 +101,39 @@ def _check_no_overlap(source_names, out: Path):
         source = resolve(name).resolve()
         if source == out or source in out.parents or out in source.parents:
             raise ValueError(f"the output folder {out} and the source {source} overlap: write to another folder")
+
+
+def _claim(out: Path):
+    """Make ``out`` a folder of colorgan's, or refuse one that holds files colorgan did not write."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"the output {out} is a file, not a folder: prepare into a new or empty folder")
+    if (out / MARKER_NAME).is_file():
+        return
+    if out.is_dir() and any(out.iterdir()) and not _prepared_before_markers(out):
+        names = sorted(path.name for path in out.iterdir())
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise ValueError(f"the output folder {out} holds files colorgan prepare did not write ({shown}); "
+                         "prepare into a new or empty folder: colorgan never replaces or deletes files it did not write")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER_NAME).write_text(json.dumps({"written_by": "colorgan prepare"}) + "\n")
+
+
+def _prepared_before_markers(out: Path) -> bool:
+    """A folder colorgan prepared before it left a marker: its summary.json has every key colorgan writes."""
+    try:
+        summary = json.loads((out / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    keys = {"found", "kept", "train", "val", "dropped", "processed", "reused", "sources", "size", "min_size"}
+    return isinstance(summary, dict) and keys <= set(summary) and (out / MANIFEST_NAME).is_file()
+
+
+def _files_written_before(out: Path) -> set:
+    """The prepared photos the last manifest lists (``split/name``): the only photos preparation may delete."""
+    try:
+        return {record["file"] for record in read_manifest(out) if record.get("status") == "kept" and "file" in record}
+    except (ValueError, OSError, KeyError, TypeError):
+        return set()  # no readable manifest: delete nothing
 
 
 def format_summary(summary) -> str:
@@ -203,13 +243,16 @@ def _place_kept_photos(records, out: Path, settings):
         record.update(split=split, file=relative)
 
 
-def _remove_stale_outputs(records, out: Path):
-    """Delete photos no record keeps (sources removed or changed, duplicates, another size)."""
+def _remove_stale_outputs(records, out: Path, written):
+    """Delete photos the last run or this one wrote that no record keeps now (sources removed or changed, duplicates,
+    another size), and temporary files of an interrupted run; never a file someone else put there."""
     keep = {record["file"] for record in records if record["status"] == "kept"}
+    for relative in written - keep:
+        (out / relative).unlink(missing_ok=True)
     for split in SPLITS:
         for path in (out / split).iterdir():
-            if _OUTPUT_NAME.fullmatch(path.name) and f"{split}/{path.name}" not in keep:
-                path.unlink()  # only files named like ours: never a file someone else put there
+            if _TEMPORARY_NAME.fullmatch(path.name):
+                path.unlink()
 
 
 def _summarize(records, settings, source_names, processed, reused):

@@ -21,7 +21,7 @@ from pathlib import Path
 import skimage
 
 from colorgan.data.download import download, is_url
-from colorgan.images import ImageError, is_image_file, read_rgb, skip_reason
+from colorgan.images import ImageError, is_image_file, link_problem, read_rgb, skip_reason, unreadable_folder
 from colorgan.paths import resolve
 
 # The color photographs that ship inside scikit-image (no download): the built-in default source.
@@ -33,6 +33,8 @@ SKIMAGE_DATA_DIR = Path(skimage.__file__).parent / "data"
 GRAY_NAMES = frozenset({"gray", "grey", "grayscale", "greyscale", "bw", "black_and_white", "mono", "monochrome"})
 COLOR_NAMES = frozenset({"color", "colour", "colored", "coloured", "rgb"})
 GRAY_TWIN = "gray twin: the gray side of a paired layout (the color side beside it is read)"
+# A photo inside an archive is read whole into memory: far above any photo, far below what exhausts memory.
+MAX_MEMBER_BYTES = 512 << 20
 HIDDEN_FOLDER = "hidden file: inside a hidden or system folder (.thumbnails, __MACOSX), not a photo"
 
 
@@ -78,7 +80,16 @@ def read_item(item: Item) -> bytes:
     """The raw bytes of one item (zip archives stay open per process: CIFAR-10 has 12,000 members)."""
     if item.member is None:
         return Path(item.path).read_bytes()
-    return _open_zip(item.path).read(item.member)
+    return _read_member(_open_zip(item.path), item.member)
+
+
+def _read_member(archive, name) -> bytes:
+    """One member's bytes, never more than MAX_MEMBER_BYTES in memory (the sizes a zip states can lie)."""
+    with archive.open(name) as member:
+        data = member.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise OSError(f"{name} inside the archive is larger than {MAX_MEMBER_BYTES:,} bytes, the limit")
+    return data
 
 
 @lru_cache(maxsize=8)
@@ -87,14 +98,24 @@ def _open_zip(path):
 
 
 def _file_item(path: Path, skip=None) -> Item:
+    problem = link_problem(path)  # a broken or looping link cannot be stat'ed: named instead
+    if problem:
+        return Item(str(path), str(path), None, "", problem)
     stat = path.stat()
     return Item(str(path), str(path), None, f"{stat.st_size}:{stat.st_mtime_ns}", skip)
 
 
 def _walk_folder(root: Path):
     folder_skip = {str(root): None}  # a folder's reason applies to every file below it
-    for folder, subfolders, files in os.walk(root):
+    errors = []  # folders os.walk could not list
+    for folder, subfolders, files in os.walk(root, onerror=errors.append):
         subfolders.sort()
+        for name in [name for name in subfolders if link_problem(Path(folder) / name)]:
+            subfolders.remove(name)  # a link to a folder: named, not entered
+            yield _file_item(Path(folder) / name)
+        yield from (Item(str(path), str(path), None, "", reason)
+                    for path, reason in map(unreadable_folder, errors))
+        errors.clear()
         skip = folder_skip[folder]
         twins = set() if skip else _twin_folders_to_skip(
             subfolders, lambda name, f=folder: _first_image_in_folder(Path(f) / name))
@@ -103,31 +124,38 @@ def _walk_folder(root: Path):
                 GRAY_TWIN if name in twins else HIDDEN_FOLDER if name.startswith(".") else None)
         for name in sorted(files):
             yield _file_item(Path(folder) / name, skip or skip_reason(name))
+    yield from (Item(str(path), str(path), None, "", reason) for path, reason in map(unreadable_folder, errors))
 
 
 def _walk_zip(path: Path):
+    """Items of a zip archive, in linear time in its members (a member's ancestors, not all members, are looked at)."""
     archive = _open_zip(str(path))
     infos = sorted((info for info in archive.infolist() if not info.is_dir()), key=lambda info: info.filename)
     # Rebuild the folder tree from member names to apply the same twin-folder rule as on disk.
     children = defaultdict(set)
+    first_image = {}  # "folder/" -> the first image member below it
     for info in infos:
-        parts = info.filename.split("/")
-        for depth in range(1, len(parts)):
-            children["/".join(parts[: depth - 1])].add(parts[depth - 1])
-    skipped_prefixes = []
+        *folders, _ = info.filename.split("/")
+        for depth, name in enumerate(folders):
+            children["/".join(folders[:depth])].add(name)
+            if is_image_file(info.filename):
+                first_image.setdefault("/".join(folders[: depth + 1]) + "/", info.filename)
+    skipped_prefixes = set()
     for parent, names in children.items():
         prefix = f"{parent}/" if parent else ""
-        first = {name: next((i.filename for i in infos if i.filename.startswith(f"{prefix}{name}/")
-                             and is_image_file(i.filename)), None) for name in names}
+        first = {name: first_image.get(f"{prefix}{name}/") for name in names}
         skipped = _twin_folders_to_skip(sorted(names),
-                                        lambda name, first=first: first[name] and archive.read(first[name]))
-        skipped_prefixes += [f"{prefix}{name}/" for name in skipped]
+                                        lambda name, first=first: first[name] and _read_member(archive, first[name]))
+        skipped_prefixes |= {f"{prefix}{name}/" for name in skipped}
     for info in infos:
         name = info.filename
-        if any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")[:-1]):
+        folders = name.split("/")[:-1]
+        if any(part.startswith(".") or part == "__MACOSX" for part in folders):
             skip = HIDDEN_FOLDER  # macOS resource forks and hidden files are not photos
-        elif any(name.startswith(prefix) for prefix in skipped_prefixes):
+        elif any("/".join(folders[:depth]) + "/" in skipped_prefixes for depth in range(1, len(folders) + 1)):
             skip = GRAY_TWIN
+        elif info.file_size > MAX_MEMBER_BYTES:
+            skip = f"too large: {info.file_size:,} bytes inside the archive, above the limit of {MAX_MEMBER_BYTES:,}"
         else:
             skip = skip_reason(name)
         yield Item(f"{path}!{name}", str(path), name, f"{info.CRC}:{info.file_size}", skip)
