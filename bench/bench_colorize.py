@@ -130,7 +130,7 @@ def main():
             ("fast", PHOTO, 5, "colorgan (LUT L, OpenCV Lab->RGB)", MODEL),
             ("naive", PHOTO, 2, "naive (skimage rgb2lab/resize/lab2rgb)", MODEL),
             ("fast", GRAY_PHOTO, 5, "colorgan, gray JPEG", MODEL),
-            ("fast", PHOTO, 5, "colorgan, EfficientNet-Lite0 U-Net (v0.3's network)", ENCODER_MODEL)):
+            ("fast", PHOTO, 5, "colorgan, EfficientNet-Lite0 U-Net (params/encoder.yaml)", ENCODER_MODEL)):
         wall, peak_mib, (seconds, shape) = common.run_isolated(measure, way, photo, repeats, model)
         rows.append({"way": label, "median_s": seconds, "peak_MiB": round(peak_mib), "repeats": repeats,
                      "process_s": round(wall, 1), "image": f"{shape[1]}x{shape[0]} {photo.stem}"})
