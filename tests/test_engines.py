@@ -165,8 +165,11 @@ def test_the_colorize_command_runs_without_importing_tensorflow_or_keras(tmp_pat
 def test_a_damaged_file_is_reported_as_such_under_every_engine(tmp_path):
     import zipfile
 
-    with zipfile.ZipFile(tmp_path / "damaged.keras", "w") as archive:
-        archive.writestr("config.json", "{not json")
+    with zipfile.ZipFile(_efficientnet_style(tmp_path / "whole.keras")) as whole, \
+            zipfile.ZipFile(tmp_path / "damaged.keras", "w") as damaged:
+        damaged.writestr("config.json", whole.read("config.json"))  # a sound graph, its weights lost
+        damaged.writestr("metadata.json", whole.read("metadata.json"))
+        damaged.writestr("model.weights.h5", b"not HDF5")
     with pytest.raises(inference.ModelError, match=r"damaged\.keras: corrupt or unreadable"):
         inference.load_generator(tmp_path / "damaged.keras", engine="auto")  # ONNX fails, then Keras says why
     with pytest.raises(engines.EngineError, match=r"damaged\.keras: not converted to ONNX"):
