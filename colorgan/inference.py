@@ -31,11 +31,14 @@ def run_config(path):
         raise ModelError(str(error)) from None
 
 
-def load_generator(path=None):
+def load_generator(path=None, engine="tensorflow"):
     """Load a saved generator (.keras, safe mode on) and remember its working image size.
 
     With no ``path``: the generator shipped with colorgan (``shipped``); a run is used only when named.
     The archive's config.json is checked before Keras reads it (``modelfile.check_config``).
+    ``engine`` (``engines``): ``tensorflow`` (default) gives the Keras model, under Keras' backend;
+    ``onnx`` or ``auto`` (ONNX Runtime when installed) a callable that colorizes the same without
+    TensorFlow's start-up, as ``colorgan colorize`` does.
 
     The working size is the calibrated one (stored in the file, or color_strength.json beside it), else
     ``image_size`` from its config.json (default 256); it is kept as ``generator.working_size`` for
@@ -45,9 +48,7 @@ def load_generator(path=None):
         ModelError: naming the file, if it is missing, not a Keras file, corrupt, or not an
             L -> ab generator (input 1 channel, output 2 channels).
     """
-    import keras
-
-    from colorgan import shipped
+    from colorgan import engines, shipped
 
     if path is None:
         path, _ = shipped.resolve_model()
@@ -61,11 +62,11 @@ def load_generator(path=None):
     except modelfile.ModelFileError as error:
         raise ModelError(str(error)) from None
     try:
-        generator = keras.models.load_model(path, compile=False, safe_mode=True)
+        generator = engines.load_network(path, engine) or _load_keras(path)
+    except engines.EngineError:
+        raise
     except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
         raise ModelError(f"{path}: corrupt or unreadable Keras model: {type(error).__name__}: {error}") from None
-    if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
-        generator = shipped.with_policy(generator, "float32", path)
     input_shape, output_shape = tuple(generator.input_shape), tuple(generator.output_shape)
     if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
         raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
@@ -78,8 +79,21 @@ def load_generator(path=None):
     return generator
 
 
+def _load_keras(path):
+    import keras
+
+    from colorgan import shipped
+
+    generator = keras.models.load_model(path, compile=False, safe_mode=True)
+    if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
+        generator = shipped.with_policy(generator, "float32", path)
+    return generator
+
+
 def size_multiple(generator):
     """Height and width the generator accepts are multiples of this: 2 ** (its stride-2 levels)."""
+    if hasattr(generator, "size_multiple"):  # an engines.OnnxGenerator knows it from its graph
+        return generator.size_multiple
     import keras
 
     from colorgan import models
@@ -211,24 +225,36 @@ def predict_ab(generator, photos, working_size=None, batch_size=8):
     All photos of a batch share one square network input, so a batch goes through the generator in one
     call; each ab is cropped to the box its photo occupies at the working size (``_join`` scales it up).
     """
-    import keras
-
-    working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
-    if working_size < 1:
-        raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
-    side = _network_side(generator, working_size)
-    working_size = min(working_size, side)
+    working_size, side = network_geometry(generator, working_size)
     results = []
     photos = list(photos)
     for start in range(0, len(photos), batch_size):
         lightness = [color.lightness_u8(to_rgb_u8(photo)) for photo in photos[start:start + batch_size]]
         inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
-        # A direct call with concrete shapes: predict_on_batch retraces with relaxed (None) shapes after a few
-        # sizes, which bilinear upsampling in a classification head cannot take.
-        ab = keras.ops.convert_to_numpy(generator(np.stack(inputs)[..., None], training=False))  # (B, side, side, 2)
-        ab = ab.astype(np.float32, copy=False)
+        ab = run_network(generator, inputs)
         results += [(each, ab[i, :h, :w]) for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results
+
+
+def network_geometry(generator, working_size=None):
+    """-> (the long side a photo is shrunk to, the side of the square the generator sees)."""
+    working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
+    if working_size < 1:
+        raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
+    side = _network_side(generator, working_size)
+    return min(working_size, side), side
+
+
+def run_network(generator, inputs):
+    """Model-scale L inputs, each (side, side) -> the generator's ab, (B, side, side, 2) float32 NumPy."""
+    # A direct call with concrete shapes: predict_on_batch retraces with relaxed (None) shapes after a few
+    # sizes, which bilinear upsampling in a classification head cannot take.
+    ab = generator(np.stack(inputs)[..., None], training=False)
+    if not isinstance(ab, np.ndarray):  # a Keras tensor: Keras is already imported, it converts its own
+        import keras
+
+        ab = keras.ops.convert_to_numpy(ab)
+    return ab.astype(np.float32, copy=False)
 
 
 def colorize_batch(generator, photos, working_size=None, batch_size=8, color_strength=1.0, color_gain=None):

@@ -12,6 +12,18 @@ from colorgan.paths import SHARED_DATASETS
 SKIMAGE_COLOR_SAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina", "immunohistochemistry")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_folder(tmp_path_factory):
+    """Generators converted for ONNX Runtime (colorgan.engines) are cached here, not in the user's ~/.cache."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def sample_photos():
     """A few real RGB photos from scikit-image, uint8 (H, W, 3)."""

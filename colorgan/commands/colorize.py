@@ -16,6 +16,8 @@ The generator is the one shipped with colorgan unless --model names another.
 import sys
 from pathlib import Path
 
+from colorgan import engines
+
 HELP = "colorize photos and films (files or folders) at full resolution with a trained generator"
 
 
@@ -30,6 +32,9 @@ def add_arguments(parser):
                         help="shipped (default: the generator shipped with colorgan), newest (your newest run, "
                              "models/*/generator.keras), a generator .keras file or run folder, or URL#sha256=<hex> "
                              "(downloaded once into ~/.cache/colorgan, checksum verified)")
+    parser.add_argument("--engine", choices=engines.CHOICES, default="auto",
+                        help="what runs the generator: onnx (ONNX Runtime, starts in a fraction of a second), "
+                             "tensorflow, or auto (default: onnx when installed, else tensorflow)")
     parser.add_argument("--color-strength", type=float, default=1.0, metavar="S",
                         help="1 (default): the run's calibrated colors; 0: gray; 1.5: half again as strong")
     parser.add_argument("--batch-size", type=int, default=8, help="photos per generator call (default: 8)")
@@ -57,11 +62,12 @@ def run(args):
         planned = batch.plan(args.inputs, out_dir, overwrite=args.overwrite)  # refuses to touch an input first
         batch.check_writable(out_dir)  # before the generator loads and any photo is colorized
         model_path, where = shipped.resolve_model(args.model)
-        generator = inference.load_generator(model_path)
+        generator = inference.load_generator(model_path, engine=args.engine)
     except ValueError as error:  # ModelError, a bad URL or checksum included
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g} x strength {args.color_strength:g})",
+    engine = getattr(generator, "engine", "tensorflow")
+    print(f"generator: {model_path} ({where}; {engine} engine; color gain {generator.color_gain:g} x strength {args.color_strength:g})",
           flush=True)
     with tqdm(total=len(planned.todo), unit="file", desc="colorizing") as progress:
         report = batch.colorize_files(generator, args.inputs, out_dir, overwrite=args.overwrite,

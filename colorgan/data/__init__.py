@@ -7,12 +7,12 @@ manifest; ``make_dataset`` (TensorFlow, imported on first use) reads them back.
 import importlib
 
 from colorgan.data.layout import list_images, original_photos
-from colorgan.data.preparation import prepare
 
 __all__ = ["list_images", "make_dataset", "original_photos", "prepare"]
 
-# Imported on first use: preparation (and its worker processes) must not pay for TensorFlow.
-_LAZY = {"make_dataset": "colorgan.data.pipeline"}
+# Imported on first use: preparation (and its worker processes) must not pay for TensorFlow, and
+# `colorgan colorize` (which reads colorgan.data.download) not for preparation's imports.
+_LAZY = {"make_dataset": "colorgan.data.pipeline", "prepare": "colorgan.data.preparation"}
 
 
 def __getattr__(name):
