@@ -118,15 +118,30 @@ def find_images(folder):
     return find_files(folder)[0]
 
 
-def _looks_like_heif(source):
-    """True if a file (path or file object) starts like a HEIF container, whatever its name."""
+# Signatures of the formats people's photos come in: a file that starts with one but will not open is a
+# damaged photo, not "not an image" (Pillow 12 fails some damaged JPEGs at open, Pillow 13 at decode).
+_SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"II*\x00": "TIFF",
+               b"MM\x00*": "TIFF", b"BM": "BMP"}
+
+
+def _header(source, count=12):
     if isinstance(source, (str, Path)):
         with open(source, "rb") as file:
-            header = file.read(12)
-    else:
-        source.seek(0)
-        header = source.read(12)
+            return file.read(count)
+    source.seek(0)
+    return source.read(count)
+
+
+def _looks_like_heif(source):
+    """True if a file (path or file object) starts like a HEIF container, whatever its name."""
+    header = _header(source)
     return header[4:8] == b"ftyp" and header[8:12] in _HEIF_BRANDS
+
+
+def _signature_format(source):
+    """The image format whose signature the file starts with, or None."""
+    header = _header(source)
+    return next((name for signature, name in _SIGNATURES.items() if header.startswith(signature)), None)
 
 
 def _composite_on_white(image):
@@ -201,6 +216,10 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None
     except Image.UnidentifiedImageError:
         if pillow_heif is None and _looks_like_heif(source):
             raise ImageError(name, NEEDS_HEIF_PLUGIN) from None
+        known = _signature_format(source)
+        if known:
+            raise ImageError(name, f"corrupt or truncated image: it starts as a {known} file but cannot be decoded") \
+                from None
         raise ImageError(name, "not an image (unrecognized format)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(name, f"corrupt or truncated image: {error}") from None
