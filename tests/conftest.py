@@ -59,3 +59,20 @@ def write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+@pytest.fixture
+def deny_reading(monkeypatch):
+    """deny_reading(folder): make it unreadable as its permissions would (root reads every folder, so
+    os.scandir stands in for the permission check)."""
+    real_scandir = os.scandir
+
+    def deny(folder):
+        def scandir(path="."):
+            if os.fspath(path) == str(folder):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+
+    return deny

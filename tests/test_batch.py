@@ -161,21 +161,12 @@ def test_an_unwritable_output_is_refused_before_any_photo_is_colorized(album, mo
         batch.colorize_files(object(), [album], blocker / "out")
 
 
-def test_links_and_unreadable_folders_in_an_input_folder_are_named(album, tmp_path, monkeypatch):
-    import os
-
+def test_links_and_unreadable_folders_in_an_input_folder_are_named(album, tmp_path, deny_reading):
     (album / "gone.png").symlink_to(tmp_path / "nowhere.png")
     (album / "loop.png").symlink_to(album / "loop.png")
     (album / "linked").symlink_to(album / "phone")
     (album / "locked").mkdir()
-    real_scandir = os.scandir
-
-    def scandir(path="."):  # root reads every folder: stand in for one whose permissions say no
-        if os.fspath(path) == str(album / "locked"):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    deny_reading(album / "locked")
     report = batch.plan([album], tmp_path / "out")
     reasons = {path.name: reason for path, reason in report.not_read}
     assert reasons["gone.png"].startswith("broken symbolic link") and reasons["loop.png"].startswith("symbolic link loop")

@@ -3,7 +3,6 @@
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -438,7 +437,7 @@ def test_prepare_takes_relative_sources_and_out_from_the_current_folder(tmp_path
     assert len(list_images(tmp_path / "prepared", "train") + list_images(tmp_path / "prepared", "val")) == 1
 
 
-def test_links_and_unreadable_folders_are_named_and_the_rest_is_prepared(tmp_path, sample_photos, monkeypatch):
+def test_links_and_unreadable_folders_are_named_and_the_rest_is_prepared(tmp_path, sample_photos, deny_reading):
     folder = tmp_path / "photos"
     _save(sample_photos["coffee"][:100, :150], folder / "a.jpg")
     _save(sample_photos["chelsea"][:100, :150], tmp_path / "elsewhere" / "b.jpg")
@@ -447,14 +446,7 @@ def test_links_and_unreadable_folders_are_named_and_the_rest_is_prepared(tmp_pat
     (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
     (folder / "more").symlink_to(tmp_path / "elsewhere")
     (folder / "c.jpg").symlink_to(folder / "a.jpg")  # a link to a photo is read (and found a duplicate)
-    real_scandir = os.scandir
-
-    def scandir(path="."):  # root reads every folder: stand in for one whose permissions say no
-        if os.fspath(path) == str(folder / "private"):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    deny_reading(folder / "private")
     summary = _run([folder], tmp_path / "out")
     reasons = {Path(r["source"]).name: r.get("reason", "") for r in _manifest(tmp_path / "out")}
     assert summary["kept"] == 1 and reasons["c.jpg"] == f"duplicate of {folder / 'a.jpg'}"
