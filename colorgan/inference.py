@@ -16,7 +16,7 @@ import numpy as np
 from colorgan import color, images, modelfile, runs
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
-STRIP_ROWS = 256  # rows of a photo joined with their colors at a time (memory, see _join_in_strips)
+STRIP_ROWS = 64  # rows of a photo joined with their colors at a time: memory, and a strip's Lab stays in cache
 
 
 class ModelError(ValueError):

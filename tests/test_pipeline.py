@@ -123,7 +123,7 @@ def test_unknown_colorize_options_are_refused_and_strength_0_gives_the_gray_phot
 
 
 def test_joining_in_strips_equals_joining_the_whole_photo_at_once(rng):
-    lightness = rng.uniform(0, 100, (700, 530)).astype(np.float32)  # 3 strips, the last one short
+    lightness = rng.uniform(0, 100, (700, 530)).astype(np.float32)  # strips of STRIP_ROWS, the last one short
     ab = np.tanh(rng.normal(0, 0.6, (37, 28, 2))).astype(np.float32)
     whole = cv2.resize(color.ab_from_model_np(np.clip(ab * 1.3, -1, 1)), (530, 700), interpolation=cv2.INTER_LINEAR)
     expected = color.lab_to_rgb_u8(lightness, whole[..., 0], whole[..., 1])
