@@ -182,11 +182,13 @@ def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
     for top in range(0, height, STRIP_ROWS):
         rows = slice(top, min(top + STRIP_ROWS, height))
         ab = cv2.resize(tall[rows], (width, rows.stop - rows.start), interpolation=cv2.INTER_LINEAR)
-        a, b = cv2.split(ab.reshape(rows.stop - rows.start, width, 2))
-        strip = lab_to_rgb(lightness[rows], a, b)
-        if rgb is None:
+        ab = ab.reshape(rows.stop - rows.start, width, 2)
+        if rgb is None:  # the first strip tells the output's dtype (uint8 or uint16)
+            strip = lab_to_rgb(lightness[rows], ab[..., 0], ab[..., 1])
             rgb = np.empty((height, width, 3), strip.dtype)
-        rgb[rows] = strip
+            rgb[rows] = strip
+        else:
+            lab_to_rgb(lightness[rows], ab[..., 0], ab[..., 1], out=rgb[rows])
     return rgb
 
 
