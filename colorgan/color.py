@@ -182,18 +182,24 @@ def lightness_u8(rgb):
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise ValueError(f"lightness_u8 expects uint8 RGB of shape (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    red = rgb[..., 0]
-    if np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2]):
-        return cv2.LUT(np.ascontiguousarray(red), _GRAY_LIGHTNESS_LUT)
+    if _is_gray(rgb):
+        return cv2.LUT(np.ascontiguousarray(rgb[..., 0]), _GRAY_LIGHTNESS_LUT)
     rgb = np.ascontiguousarray(rgb)
     lightness = np.empty(rgb.shape[:2], np.float32)
     for rows in _bands(len(rgb)):
         luminance = cv2.transform(cv2.LUT(rgb[rows], _Y_SHARE_LUT), np.ones((1, 3), np.float32))  # Y
-        band = _lab_f(luminance.reshape(lightness[rows].shape))
-        band *= np.float32(116.0)
+        band = np.multiply(_lab_f(luminance.reshape(lightness[rows].shape)), np.float32(116.0), out=lightness[rows])
         band -= np.float32(16.0)
-        lightness[rows] = band
     return lightness
+
+
+def _is_gray(rgb):
+    """True when R = G = B everywhere; a few rows are compared first, so a color photo is told at once."""
+    sample = rgb[:: max(1, len(rgb) // 16)]
+    for image in (sample, rgb):
+        if not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2])):
+            return False
+    return True
 
 
 def _bands(height, rows=BAND_ROWS):

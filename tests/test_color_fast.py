@@ -75,3 +75,9 @@ def test_lab_to_rgb_fills_a_strip_of_a_photo_from_views_of_one_ab_array(lab_to_r
     filled = lab_to_rgb(lightness, ab[..., 0], ab[..., 1], out=photo[10:30])
     assert np.shares_memory(filled, photo) and np.array_equal(photo[10:30], expected)
     assert not photo[:10].any() and not photo[30:].any()
+
+
+def test_a_gray_photo_with_one_colored_pixel_off_the_sampled_rows_gets_its_true_lightness():
+    rgb = np.repeat(np.random.default_rng(3).integers(0, 256, (64, 50, 1), dtype=np.uint8), 3, axis=-1)
+    rgb[37, 11] = (250, 10, 10)  # rows 0, 4, 8, ... are compared first
+    assert np.abs(color.lightness_u8(rgb) - skcolor.rgb2lab(rgb)[..., 0]).max() < 1e-3
