@@ -5,7 +5,9 @@ over a folder, the time per photo after the first at most 30 % of colorizing the
 warm process (``colorgan.colorize`` + saving a JPEG with TensorFlow, today's Python way). Every timing
 is a fresh process except the warm loop; the ways are interleaved (A B C, A B C, ...) so a machine
 that is busy with something else slows them alike. The generator is the shipped one, the photos
-color 12 MP JPEGs (scikit-image samples upscaled, with sensor-like noise).
+color 12 MP JPEGs (scikit-image samples upscaled, with sensor-like noise). Last, the CPU time of each
+stage of one photo on one core: their sum over the cores is the least a folder can take per photo, however
+well its stages overlap (``colorgan/pipeline.py``).
 
     .venv/bin/python bench/bench_fast_colorize.py
 """
