@@ -169,7 +169,7 @@ def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
     Bilinear upsampling (chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges)
     is separable: the height is resized once (H rows of the small width: small), then each strip of
     STRIP_ROWS rows is widened and converted on its own; both are cv2.resize (pixel centres, edges clamped),
-    and a strip keeps its rows (vertical scale 1), so the result is one cv2.resize of the whole ab.
+    and a strip keeps its rows (vertical scale 1): the values of one cv2.resize of the whole ab, up to rounding.
     So a 100-megapixel scan needs its L and its output, not five full-size float planes.
     """
     height, width = lightness.shape
