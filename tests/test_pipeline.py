@@ -128,3 +128,20 @@ def test_joining_in_strips_equals_joining_the_whole_photo_at_once(rng):
     whole = cv2.resize(color.ab_from_model_np(np.clip(ab * 1.3, -1, 1)), (530, 700), interpolation=cv2.INTER_LINEAR)
     expected = color.lab_to_rgb_u8(lightness, whole[..., 0], whole[..., 1])
     assert np.abs(inference._join(lightness, ab, 1.3).astype(int) - expected).max() <= 1
+
+
+def test_an_interrupted_folder_leaves_whole_photos_in_the_ledger_and_no_temporary_files(photos, tmp_path):
+    photos[2].unlink()  # only readable photos: the first one done is a photo written
+
+    def interrupt(count):
+        raise KeyboardInterrupt  # Ctrl-C as the first photo is written
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.colorize_files(NumpyGenerator(), [photos[0].parent], tmp_path / "out", progress=interrupt)
+    written = {path.name for path in (tmp_path / "out").iterdir()} - {batch.LEDGER_NAME}
+    assert written and set(batch.read_ledger(tmp_path / "out")) == written  # each whole, and known as ours
+    for name in written:
+        assert images.read_rgb(tmp_path / "out" / name).shape == images.read_rgb(photos[0].parent / name).shape
+    again = batch.colorize_files(NumpyGenerator(), [photos[0].parent], tmp_path / "out")
+    assert len(again.existing) == len(written) and len(again.written) == 6 - len(written)
+    assert not list((tmp_path / "out").glob(".*.tmp"))
