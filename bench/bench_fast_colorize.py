@@ -5,7 +5,9 @@ over a folder, the time per photo after the first at most 30 % of colorizing the
 warm process (``colorgan.colorize`` + saving a JPEG with TensorFlow, today's Python way). Every timing
 is a fresh process except the warm loop; the ways are interleaved (A B C, A B C, ...) so a machine
 that is busy with something else slows them alike. The generator is the shipped one, the photos
-color 12 MP JPEGs (scikit-image samples upscaled, with sensor-like noise).
+color 12 MP JPEGs (scikit-image samples upscaled, with sensor-like noise). Last, the CPU time of each
+stage of one photo on one core: their sum over the cores is the least a folder can take per photo, however
+well its stages overlap (``colorgan/pipeline.py``).
 
     .venv/bin/python bench/bench_fast_colorize.py
 """
@@ -99,6 +101,52 @@ def warm_one_by_one(photos, engine):
     return (time.perf_counter() - start) / len(photos), (time.process_time() - cpu) / len(photos)
 
 
+def stage_seconds(photo, repeats=3):
+    """CPU seconds of each stage of one photo, on one core (OpenCV and ONNX Runtime on one thread): median of
+    ``repeats``. A folder on every core cannot take less per photo than their sum divided by the cores."""
+    import cv2
+
+    from colorgan import batch, color, engines, images, inference, photofile
+
+    cv2.setNumThreads(1)
+    out = common.RESULTS_DIR / "stages_out"
+    out.mkdir(parents=True, exist_ok=True)
+    onnx = engines.OnnxGenerator(MODEL, threads=1)
+    onnx.working_size = inference.load_generator(MODEL, engine="onnx").working_size
+    working_size, side = inference.network_geometry(onnx)
+    extras = photofile.read_extras(photo)
+    rgb = images.read_rgb(photo)
+    lightness = color.lightness_u8(rgb)
+    network_input, (h, w) = inference._network_input(lightness, working_size, side)
+    ab = inference.run_network(onnx, [network_input])[0, :h, :w]
+    colored = inference._join(lightness, ab, 1.0)
+
+    def write():
+        batch.write_rgb(colored, out / photo.name, extras)
+        batch._remember(out / photo.name, out)
+
+    steps = {
+        "read the file's header and EXIF (photofile.read_extras)": lambda: photofile.read_extras(photo),
+        "decode the JPEG (images.read_rgb)": lambda: images.read_rgb(photo),
+        "full-resolution L (color.lightness_u8)": lambda: color.lightness_u8(rgb),
+        f"L shrunk to the network's {side}x{side} (inference._network_input)":
+            lambda: inference._network_input(lightness, working_size, side),
+        "the network, onnx (1 thread)": lambda: inference.run_network(onnx, [network_input]),
+        "upsample ab + Lab -> RGB at full resolution (inference._join)": lambda: inference._join(lightness, ab, 1.0),
+        "encode a JPEG (quality 95), write it atomically, ledger line (batch.write_rgb)": write,
+    }
+    seconds = {}
+    for step, function in steps.items():
+        function()
+        times = []
+        for _ in range(repeats):
+            start = time.process_time()
+            function()
+            times.append(time.process_time() - start)
+        seconds[step] = statistics.median(times)
+    return seconds
+
+
 def main():
     photos = make_photos()
     shutil.rmtree(CACHE, ignore_errors=True)
@@ -123,6 +171,7 @@ def main():
             times[way].append(runs[way]())
             print(f"  run {repeat + 1}/{REPEATS} {way}: {times[way][-1][0]:.2f} s wall, {times[way][-1][1]:.2f} s CPU",
                   flush=True)
+    stages = common.run_isolated(stage_seconds, photos[0])[2]  # after the runs: the same load, measured alone
     wall = {way: statistics.median(run[0] for run in runs) for way, runs in times.items()}
     cpu = {way: statistics.median(run[1] for run in runs) for way, runs in times.items()}
     for measure in (wall, cpu):  # a folder's photos after the first: (folder of N - folder of 1) / (N - 1)
@@ -152,6 +201,10 @@ def main():
         {"what": "one by one, warm process, onnx: per photo", "wall_s": wall["warm onnx"], "cpu_s": cpu["warm onnx"],
          "vs": f"{wall['warm onnx'] / base_photo:.0%} of one by one"},
     ]
+    cores = len(os.sched_getaffinity(0))
+    rows += [{"what": f"stage: {step}", "cpu_s": seconds} for step, seconds in stages.items()]
+    rows.append({"what": f"stages' sum / {cores} cores: the least a folder can take per photo", "cpu_s":
+                 sum(stages.values()) / cores, "vs": f"{sum(stages.values()) / cores / base_photo:.0%} of one by one"})
     one_ok = wall["one onnx"] <= 0.4 * base_one
     folder_ok = wall["after first onnx"] <= 0.3 * base_photo
     notes = (f"Goals: one photo <= 40 % of importing TensorFlow: {'met' if one_ok else 'NOT met'}; a folder's photos "

@@ -21,6 +21,7 @@ The guarantees, for the command line, notebooks and Python alike:
 import json
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from colorgan import images, photofile, video
 
 # Formats written back as themselves; anything else (GIF, HEIC, PGM, ...) is written as PNG.
 WRITABLE = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-BATCH_PIXELS = 48_000_000  # photos read for one generator call: four 12 MP photos, or one big scan
 LEDGER_NAME = ".colorgan-colorized.jsonl"  # in the output folder: one line per photo colorgan wrote there
 
 
@@ -204,11 +204,13 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
         overwrite: redo photos whose output already exists (an input is never overwritten).
         progress: optional callable(n) told how many files were just handled (a tqdm ``update``).
         max_pixels: larger photos are refused (decompression bombs); raise it for big scans on purpose.
-            A batch holds at most ``BATCH_PIXELS`` (a photo above it goes alone), so memory stays bounded.
+            Photos between reading and writing hold at most ``pipeline.PIXELS_IN_FLIGHT`` (a photo above it
+            goes alone), so memory stays bounded.
         stable, video_progress: for films, ``video.colorize_video``'s ``stable`` and ``progress``.
-        colorize_options: passed on to ``inference.colorize_batch`` (and ``video.colorize_video``).
+        colorize_options: ``color_strength`` and ``color_gain``, as ``inference.colorize_batch`` takes them
+            (and ``video.colorize_video``).
     """
-    from colorgan import inference
+    from colorgan import pipeline
 
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -216,35 +218,27 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
     check_writable(out_dir)
     films = [pair for pair in report.todo if video.is_video_file(pair[0])]
     todo, report.todo = [pair for pair in report.todo if pair not in films], []
-    next_photo = 0
-    while next_photo < len(todo):
-        batch, photos, readable, pixels = [], [], [], 0
-        while next_photo < len(todo) and len(batch) < batch_size and pixels < BATCH_PIXELS:
-            source, destination = todo[next_photo]
-            next_photo += 1
-            batch.append(source)
-            try:
-                extras = photofile.read_extras(source)
-                photo = photofile.read_rgb16(source, max_pixels) if photofile.is_high_depth_output(extras, destination) \
-                    else images.read_rgb(source, max_pixels=max_pixels)
-            except (images.ImageError, OSError) as error:
-                report.failed.append((source, getattr(error, "reason", str(error))))
-                continue
-            photos.append(photo)
-            readable.append((source, destination, extras))
-            pixels += photo.shape[0] * photo.shape[1]
-        colored = inference.colorize_batch(generator, photos, working_size=working_size, batch_size=len(photos),
-                                           **colorize_options) if photos else []
-        del photos
-        for (source, destination, extras), rgb in zip(readable, colored, strict=True):
-            try:
-                write_rgb(rgb, destination, extras)
-                _remember(destination, out_dir)
-                report.written.append(destination)
-            except OSError as error:
-                report.failed.append((source, str(error)))
-        if progress is not None:
-            progress(len(batch))
+    ledger = threading.Lock()  # photos are written by worker threads; the ledger gets whole lines, one at a time
+
+    def read(index):
+        source, destination = todo[index]
+        extras = photofile.read_extras(source)
+        return (photofile.read_rgb16(source, max_pixels) if photofile.is_high_depth_output(extras, destination)
+                else images.read_rgb(source, max_pixels=max_pixels)), extras
+
+    def write(index, rgb, extras):
+        write_rgb(rgb, todo[index][1], extras)
+        with ledger:
+            _remember(todo[index][1], out_dir)
+
+    # Reading, the network and writing overlap on every core (pipeline), each photo within a pixel budget.
+    failures = pipeline.colorize_each(generator, [source for source, _ in todo], read, write, batch_size=int(batch_size),
+                                      working_size=working_size, progress=progress, **colorize_options)
+    for index, (source, destination) in enumerate(todo):
+        if index in failures:
+            report.failed.append((source, getattr(failures[index], "reason", str(failures[index]))))
+        else:
+            report.written.append(destination)
     for source, destination in films:
         try:
             video.colorize_video(generator, source, destination, stable=stable, batch_size=batch_size,

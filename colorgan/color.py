@@ -182,18 +182,24 @@ def lightness_u8(rgb):
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise ValueError(f"lightness_u8 expects uint8 RGB of shape (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    red = rgb[..., 0]
-    if np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2]):
-        return cv2.LUT(np.ascontiguousarray(red), _GRAY_LIGHTNESS_LUT)
+    if _is_gray(rgb):
+        return cv2.LUT(np.ascontiguousarray(rgb[..., 0]), _GRAY_LIGHTNESS_LUT)
     rgb = np.ascontiguousarray(rgb)
     lightness = np.empty(rgb.shape[:2], np.float32)
     for rows in _bands(len(rgb)):
         luminance = cv2.transform(cv2.LUT(rgb[rows], _Y_SHARE_LUT), np.ones((1, 3), np.float32))  # Y
-        band = _lab_f(luminance.reshape(lightness[rows].shape))
-        band *= np.float32(116.0)
+        band = np.multiply(_lab_f(luminance.reshape(lightness[rows].shape)), np.float32(116.0), out=lightness[rows])
         band -= np.float32(16.0)
-        lightness[rows] = band
     return lightness
+
+
+def _is_gray(rgb):
+    """True when R = G = B everywhere; a few rows are compared first, so a color photo is told at once."""
+    sample = rgb[:: max(1, len(rgb) // 16)]
+    for image in (sample, rgb):
+        if not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2])):
+            return False
+    return True
 
 
 def _bands(height, rows=BAND_ROWS):
@@ -252,31 +258,44 @@ def _lab_to_rgb_float(lightness, a, b):
     b_capped = lightness + np.float32(16.0)
     b_capped *= np.float32(200.0 / 116.0)  # 200 * fy: fz = fy - b / 200 >= 0 <=> b <= 200 * fy
     np.minimum(b, b_capped, out=b_capped)
-    lab = cv2.merge([lightness, a, b_capped])
+    lab = cv2.merge([np.ascontiguousarray(lightness), np.ascontiguousarray(a), b_capped])
     del b_capped
     cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)  # float32 RGB in [0, 1], in place
     return lab
 
 
-def lab_to_rgb_u16(lightness, a, b):
-    """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint16 RGB (H, W, 3), clipped to the gamut."""
+def _into(out, rgb):
+    """``rgb``, or ``out`` holding it when given (OpenCV reallocates a ``dst`` it cannot use, silently)."""
+    if out is None or np.shares_memory(out, rgb):
+        return rgb if out is None else out
+    np.copyto(out, rgb, casting="unsafe")
+    return out
+
+
+def lab_to_rgb_u16(lightness, a, b, out=None):
+    """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint16 RGB (H, W, 3), clipped to the gamut.
+
+    ``out``: an (H, W, 3) uint16 array to fill (a strip of the whole photo), else a new one.
+    """
     rgb = _lab_to_rgb_float(lightness, a, b)
     rgb *= np.float32(65535.0)
     rgb += np.float32(0.5)
     np.clip(rgb, 0.0, 65535.0, out=rgb)
-    return rgb.astype(np.uint16)
+    return _into(out, rgb) if out is not None else rgb.astype(np.uint16)
 
 
-def lab_to_rgb_u8(lightness, a, b):
+def lab_to_rgb_u8(lightness, a, b, out=None):
     """L, a and b, each (H, W) float32 (L in [0, 100]) -> uint8 RGB (H, W, 3), clipped to the gamut.
 
     OpenCV's float Lab -> RGB is the same sRGB/D65 math; the one difference from scikit-image (and
     ``lab_to_rgb``) is that those clip a negative Z before the matrix, so b is capped here where
     Z would turn negative (b > 200 * fy). Agrees with scikit-image within one 8-bit level.
-    Channels come separately and the conversion runs in place, so a 12 MP photo needs one
-    float32 Lab buffer (144 MB) and no copies of it.
+    Channels come separately (a and b may be views of one (H, W, 2) array) and the conversion runs in
+    place, so a 12 MP photo needs one float32 Lab buffer (144 MB) and no copies of it; ``out``: an
+    (H, W, 3) uint8 array to fill (a strip of the whole photo), else a new one.
     """
-    return cv2.convertScaleAbs(_lab_to_rgb_float(lightness, a, b), alpha=255.0)  # round and saturate to uint8
+    rgb = _lab_to_rgb_float(lightness, a, b)
+    return _into(out, cv2.convertScaleAbs(rgb, alpha=255.0, dst=out))  # round and saturate to uint8
 
 
 def lightness_to_model_np(lightness):

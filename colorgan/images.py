@@ -11,6 +11,7 @@ import os
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -33,6 +34,7 @@ _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b
 # (a 12 MP phone photo is 12e6) but far below what would exhaust memory. A 1200 dpi scan of an
 # 8x10 print (115 MP) is real, though: callers may raise it (colorize --max-pixels).
 MAX_PIXELS = 100_000_000
+ORIENTATION = 0x0112  # the EXIF tag of how a camera photo is turned
 
 
 class ImageError(ValueError):
@@ -176,6 +178,26 @@ def pil_to_rgb(image) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
+def _jpeg_in_opencv(source, image):
+    """A plain upright RGB or gray JPEG file decoded by OpenCV, else None (Pillow reads it).
+
+    The same libjpeg-turbo decoding gives the same pixels (tests/test_images.py) at half the CPU: Pillow's
+    copies into NumPy cost as much as the decoding. Only whole files (ending with the JPEG end marker):
+    OpenCV pads a truncated one with gray where Pillow names it truncated, and Pillow names every error.
+    """
+    if not isinstance(source, (str, Path)) or image.format != "JPEG" or image.mode not in ("RGB", "L") \
+            or image.getexif().get(ORIENTATION, 1) != 1:
+        return None
+    data = np.fromfile(source, np.uint8)
+    if data[-2:].tobytes() != b"\xff\xd9":
+        return None
+    try:
+        rgb = cv2.imdecode(data, cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
+    return rgb if rgb is not None and rgb.shape[1::-1] == image.size else None
+
+
 def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None) -> np.ndarray:
     """Read an image file (path, bytes or file object) as uint8 RGB (H, W, 3).
 
@@ -204,11 +226,15 @@ def read_rgb(source, max_pixels=MAX_PIXELS, min_size=1, short_side_at_least=None
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageError(name, too_large(width, height, max_pixels))
-                if short_side_at_least and image.format == "JPEG" and min(width, height) >= 2 * short_side_at_least:
+                drafted = bool(short_side_at_least) and image.format == "JPEG" and \
+                    min(width, height) >= 2 * short_side_at_least
+                if drafted:
                     factor = short_side_at_least / min(width, height)
                     image.draft(None, (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))
-                image.load()  # decode now so truncation is caught here, not later
-                rgb = pil_to_rgb(image)
+                rgb = None if drafted else _jpeg_in_opencv(source, image)
+                if rgb is None:
+                    image.load()  # decode now so truncation is caught here, not later
+                    rgb = pil_to_rgb(image)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

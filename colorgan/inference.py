@@ -16,7 +16,7 @@ import numpy as np
 from colorgan import color, images, modelfile, runs
 
 DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
-STRIP_ROWS = 256  # rows of a photo joined with their colors at a time (memory, see _join_in_strips)
+STRIP_ROWS = 64  # rows of a photo joined with their colors at a time: memory, and a strip's Lab stays in cache
 
 
 class ModelError(ValueError):
@@ -167,30 +167,28 @@ def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
     """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> ``lab_to_rgb``'s RGB.
 
     Bilinear upsampling (chroma is smooth, and unlike cubic it cannot overshoot into halos at color edges)
-    is separable: the width is resized once (h rows, small), then each strip of STRIP_ROWS rows is
-    interpolated and converted on its own, with cv2.resize's sampling (pixel centres, edges clamped).
+    is separable: the height is resized once (H rows of the small width: small), then each strip of
+    STRIP_ROWS rows is widened and converted on its own; both are cv2.resize (pixel centres, edges clamped),
+    and a strip keeps its rows (vertical scale 1): the values of one cv2.resize of the whole ab, up to rounding.
     So a 100-megapixel scan needs its L and its output, not five full-size float planes.
     """
     height, width = lightness.shape
     if gain != 1.0:
         ab_small = np.clip(ab_small * np.float32(gain), -1.0, 1.0)
-    rows_small = ab_small.shape[0]
-    wide = cv2.resize(color.ab_from_model_np(ab_small), (width, rows_small), interpolation=cv2.INTER_LINEAR)
-    wide = wide.reshape(rows_small, width, 2)
-    source = (np.arange(height, dtype=np.float64) + 0.5) * (rows_small / height) - 0.5
-    first = np.floor(source)
-    weight = (source - first).astype(np.float32)[:, None]
-    upper = np.clip(first, 0, rows_small - 1).astype(np.intp)
-    lower = np.clip(first + 1, 0, rows_small - 1).astype(np.intp)
+    columns_small = ab_small.shape[1]
+    tall = cv2.resize(color.ab_from_model_np(ab_small), (columns_small, height), interpolation=cv2.INTER_LINEAR)
+    tall = tall.reshape(height, columns_small, 2)  # cv2 drops a 1-pixel axis
     rgb = None
     for top in range(0, height, STRIP_ROWS):
         rows = slice(top, min(top + STRIP_ROWS, height))
-        a, b = (np.ascontiguousarray(wide[upper[rows], :, i] * (1.0 - weight[rows]) + wide[lower[rows], :, i] *
-                                     weight[rows]) for i in (0, 1))
-        strip = lab_to_rgb(lightness[rows], a, b)
-        if rgb is None:
+        ab = cv2.resize(tall[rows], (width, rows.stop - rows.start), interpolation=cv2.INTER_LINEAR)
+        ab = ab.reshape(rows.stop - rows.start, width, 2)
+        if rgb is None:  # the first strip tells the output's dtype (uint8 or uint16)
+            strip = lab_to_rgb(lightness[rows], ab[..., 0], ab[..., 1])
             rgb = np.empty((height, width, 3), strip.dtype)
-        rgb[rows] = strip
+            rgb[rows] = strip
+        else:
+            lab_to_rgb(lightness[rows], ab[..., 0], ab[..., 1], out=rgb[rows])
     return rgb
 
 

@@ -97,21 +97,6 @@ def test_an_interrupted_write_leaves_no_half_photo(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # no photo.jpg a re-run would take for done, no temporary file
 
 
-def test_colorize_files_for_python_users_passes_options_on_to_colorize_batch(album, model_file, tmp_path,
-                                                                             monkeypatch):
-    seen = []
-
-    def colorize_batch(generator, photos, **options):
-        seen.append(options)
-        return [np.zeros_like(photo) for photo in photos]
-
-    monkeypatch.setattr(inference, "colorize_batch", colorize_batch)
-    report = batch.colorize_files(object(), [album], tmp_path / "out", batch_size=2, working_size=32, flavour="x")
-    assert len(report.written) == report.photos == 3 and [path.name for path, _ in report.not_read] == ["notes.txt"]
-    assert seen == [{"working_size": 32, "batch_size": 2, "flavour": "x"},
-                    {"working_size": 32, "batch_size": 1, "flavour": "x"}]
-
-
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
 def test_a_users_file_at_an_outputs_name_is_never_replaced(tmp_path, sample_photos, model_file, capsys, overwrite):
     folder = tmp_path / "g"

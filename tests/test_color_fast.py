@@ -63,3 +63,21 @@ def test_rgb_u8_to_lab_matches_skimage(sample_photos):
     for name, photo in sample_photos.items():
         error = np.abs(color.rgb_u8_to_lab(photo) - skcolor.rgb2lab(photo)).reshape(-1, 3).max(axis=0)
         assert (error < 0.05).all(), f"{name}: max |dL|, |da|, |db| = {error}"
+
+
+@pytest.mark.parametrize("lab_to_rgb", [color.lab_to_rgb_u8, color.lab_to_rgb_u16])
+def test_lab_to_rgb_fills_a_strip_of_a_photo_from_views_of_one_ab_array(lab_to_rgb):
+    rng = np.random.default_rng(2)
+    lightness = rng.uniform(0, 100, (20, 30)).astype(np.float32)
+    ab = rng.uniform(-110, 110, (20, 30, 2)).astype(np.float32)
+    expected = lab_to_rgb(lightness, ab[..., 0].copy(), ab[..., 1].copy())
+    photo = np.zeros((50, 30, 3), expected.dtype)
+    filled = lab_to_rgb(lightness, ab[..., 0], ab[..., 1], out=photo[10:30])
+    assert np.shares_memory(filled, photo) and np.array_equal(photo[10:30], expected)
+    assert not photo[:10].any() and not photo[30:].any()
+
+
+def test_a_gray_photo_with_one_colored_pixel_off_the_sampled_rows_gets_its_true_lightness():
+    rgb = np.repeat(np.random.default_rng(3).integers(0, 256, (64, 50, 1), dtype=np.uint8), 3, axis=-1)
+    rgb[37, 11] = (250, 10, 10)  # rows 0, 4, 8, ... are compared first
+    assert np.abs(color.lightness_u8(rgb) - skcolor.rgb2lab(rgb)[..., 0]).max() < 1e-3

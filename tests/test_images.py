@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorgan import images
 from colorgan.images import ImageError, read_rgb
 
 
@@ -135,3 +136,15 @@ def test_find_files_names_what_it_leaves_and_why(tmp_path, photo):
     assert reasons.keys() == {"notes.txt", ".DS_Store", "._b.jpg", "README"}
     assert reasons["notes.txt"] == "unsupported file type: colorgan does not read .txt files"
     assert reasons["._b.jpg"].startswith("hidden file") and reasons["README"].startswith("unsupported file type")
+
+
+@pytest.mark.parametrize("options", [{"quality": 90}, {"quality": 75, "subsampling": 0}, {"quality": 95, "progressive": True}])
+def test_a_plain_jpeg_decoded_by_opencv_has_the_pixels_pillow_gives_it(tmp_path, sample_photos, options):
+    for name in ("astronaut", "coffee"):
+        for mode in ("RGB", "L"):
+            path = tmp_path / f"{name}_{mode}.jpg"
+            Image.fromarray(sample_photos[name][:301, :203]).convert(mode).save(path, **options)
+            with Image.open(path) as image:
+                assert images._jpeg_in_opencv(path, image) is not None  # the OpenCV road is the one taken
+                expected = images.pil_to_rgb(image)
+            assert np.array_equal(images.read_rgb(path), expected), (name, mode)

@@ -6,7 +6,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms
 
-from colorgan import batch, cli, color, images, inference
+from colorgan import cli, color, images
 from tests.test_batch import model_file  # noqa: F401 (a fixture: the tiny generator saved as a run would)
 
 SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -84,18 +84,3 @@ def test_max_pixels_refuses_with_the_way_past_it_and_lets_a_big_scan_through_on_
     with pytest.raises(images.ImageError, match="too large"):
         images.read_rgb(tmp_path / "big.png")
     assert images.read_rgb(tmp_path / "big.png", max_pixels=150_000_000).shape == (10_000, 10_001, 3)
-
-
-def test_photos_are_read_into_batches_of_bounded_pixels(tmp_path, sample_photos, monkeypatch):
-    for index in range(3):
-        Image.fromarray(sample_photos["coffee"][:40, :60]).save(tmp_path / f"{index}.png")
-    sizes = []
-
-    def colorize_batch(generator, photos, **options):
-        sizes.append(len(photos))
-        return [np.zeros_like(photo) for photo in photos]
-
-    monkeypatch.setattr(inference, "colorize_batch", colorize_batch)
-    monkeypatch.setattr(batch, "BATCH_PIXELS", 2 * 40 * 60)
-    batch.colorize_files(object(), [tmp_path / f"{index}.png" for index in range(3)], tmp_path / "out")
-    assert sizes == [2, 1]
