@@ -166,7 +166,7 @@ class Truths:
             model = metrics.average(scores)
             results.append({
                 "n_images": len(self.names),
-                "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
+                "ab_explained": metrics.ab_explained(model["ab_mse"], gray["ab_mse"]),
                 "model": model,
                 "gray": gray,
                 "real_colorfulness": real_colorfulness,
