@@ -62,10 +62,13 @@ prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=p
 
 # Training: PREPARED=a prepared folder (from `colorgan prepare PHOTOS --out data/prepared/NAME`) trains on it,
 # in the run models/NAME (RUN=name to choose); without it, notebook 01 prepares the profile's own sources first.
-# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml).
+# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml); SET="name=value ..." overrides
+# any of its parameters, e.g. SET="epochs=40 adversarial_weight=0.5" (the names of `colorgan train -p`: colorgan/config.py).
 PREPARED ?=
 PARAMS ?=
-TRAIN_ON = $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED)))) 02 03,01 02 03)
+SET ?=
+TRAIN_ON = $(strip $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED))))) \
+	$(foreach setting,$(SET),-p '$(setting)') $(if $(PREPARED),02 03,01 02 03))
 CHECK_PREPARED = $(if $(PREPARED),@test -d "$(PREPARED)/train" -a -d "$(PREPARED)/val" || { echo "no prepared photos in \
 	$(PREPARED) (it needs train/ and val/): make them with: colorgan prepare PHOTOS... --out $(PREPARED)" >&2; exit 2; })
 

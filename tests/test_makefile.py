@@ -58,3 +58,9 @@ def test_a_missing_prepared_folder_is_one_line_naming_it(tmp_path):
     message = [line for line in result.stderr.splitlines() if not re.match(r"make(\[\d+\])?:", line)]  # make[1]: nested
     assert message == [f"no prepared photos in {tmp_path / 'none'} (it needs train/ and val/): make them with: "
                        f"colorgan prepare PHOTOS... --out {tmp_path / 'none'}"]
+
+
+def test_make_train_passes_any_training_parameter_on():
+    planned = _make("-n", "train-cpu", "SET=adversarial_weight=2 working_size_factors=[1,2]").stdout.splitlines()[-1]
+    assert planned.endswith("-p 'adversarial_weight=2' -p 'working_size_factors=[1,2]' 01 02 03")
+
