@@ -1,6 +1,7 @@
 """Train (or resume) a pix2pix colorizer run, then choose its epoch and calibrate it: notebook 03's stages.
 
-Parameters come from a profile (``--params params/train.yaml``), then ``-p name=value`` overrides
+Parameters come from a profile (``--params params/train.yaml``) or a scoreboard recipe (``--recipe
+params/recipes/l1.yaml``: its profile, its overrides, its run ``sb_l1``), then ``-p name=value`` overrides
 (values parsed as YAML: ``-p epochs=5 -p xla=true``); a name neither training nor any notebook knows is
 refused with the list of known ones. Starting a run whose folder holds a checkpoint resumes it. The prepared folder must exist (``colorgan prepare`` or notebook 01).
 When the last epoch is done, ``colorgan select`` and ``colorgan calibrate`` run on the run folder.
@@ -14,7 +15,9 @@ HELP = "train (or resume) a generator on a prepared folder, into models/<run_nam
 
 
 def add_arguments(parser):
-    parser.add_argument("--params", help="a parameter profile (YAML), e.g. params/train.yaml")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--params", help="a parameter profile (YAML), e.g. params/train.yaml")
+    source.add_argument("--recipe", help="a scoreboard recipe (YAML), e.g. params/recipes/l1.yaml: trains its run")
     parser.add_argument("--prepared-dir", help="prepared dataset folder (overrides the profile)")
     parser.add_argument("--run-name", help="run folder name under models_dir (overrides the profile)")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
@@ -25,12 +28,13 @@ def add_arguments(parser):
 
 
 def parameters(args):
-    """Profile, then --prepared-dir/--run-name, then -p overrides; only the names training knows.
+    """Profile (or recipe), then --prepared-dir/--run-name, then -p overrides; only the names training knows.
 
     Profiles serve all notebooks: a name some notebook declares is passed over, any other is refused.
     """
     import yaml
 
+    from colorgan import recipes
     from colorgan.config import DEFAULTS
     from colorgan.notebooks import check_parameters, known_parameters, load_params
     from colorgan.paths import from_cwd
@@ -38,6 +42,8 @@ def parameters(args):
     params = load_params(from_cwd(args.params)) if args.params else {}
     check_parameters(params, known_parameters() | set(DEFAULTS), where=args.params)
     params = {name: value for name, value in params.items() if name in DEFAULTS}
+    if args.recipe:
+        params = recipes.parameters(from_cwd(args.recipe))
     if args.prepared_dir:
         params["prepared_dir"] = str(from_cwd(args.prepared_dir))  # typed: relative to the current folder
     if args.run_name:
