@@ -134,16 +134,6 @@ def read_calibration(path):
         raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
 
 
-def read_strength(path):
-    """The calibrated color gain stored beside a generator (1.0 when the run has none)."""
-    return read_calibration(path)[0]
-
-
-def read_working_size(path):
-    """The calibrated working size stored beside a generator, or None when the run has none."""
-    return read_calibration(path)[1]
-
-
 def write_strength(folder, gain, **details):
     """Store the calibrated gain (and how it was chosen) in the run folder, and the gain and working size
     inside its generator.keras, which carries them wherever it is copied or downloaded."""

@@ -24,7 +24,7 @@ def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_giv
     runs.write_config(tmp_path, {"image_size": 32})
     runs.write_strength(tmp_path, 1.75, working_size=64, rule="test")
     loaded = inference.load_generator(tmp_path / runs.GENERATOR_NAME)
-    assert loaded.color_gain == 1.75 and runs.read_strength(tmp_path / runs.GENERATOR_NAME) == 1.75
+    assert loaded.color_gain == 1.75 and runs.read_calibration(tmp_path / runs.GENERATOR_NAME)[0] == 1.75
     assert loaded.working_size == 64  # the calibrated working size wins over config.json's image_size
     photo = next(iter(sample_photos.values()))
     np.testing.assert_array_equal(inference.colorize(loaded, photo, color_strength=0), gray_version(photo))
