@@ -284,3 +284,21 @@ def test_a_damaged_checkpoint_is_named_with_how_to_recover(prepared, tmp_path, d
     state.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\0" * 1000)
     with pytest.raises(checkpoint.CheckpointError, match=f"{state}: damaged checkpoint .*move it away"):
         training.train(tiny_config(prepared, tmp_path, epochs=2), verbose=0)
+
+
+def test_fine_tuning_starts_from_a_saved_generators_weights(tmp_path):
+    from colorgan import models
+
+    source = models.build_generator(32, 8)
+    source.get_layer("output_conv").bias.assign([0.3, -0.2])
+    source.save(tmp_path / "source.keras")
+    model = training.build_pix2pix({**TINY, "ema_decay": 0.9})
+    training.start_from(model, tmp_path / "source.keras")
+    for weights in (model.generator.get_weights(), model.export_weights()):  # the moving average starts there too
+        for got, expected in zip(weights, source.get_weights(), strict=True):
+            np.testing.assert_array_equal(got, expected)
+    models.build_generator(32, 4).save(tmp_path / "narrow.keras")
+    with pytest.raises(ValueError, match="does not fit the run's architecture"):
+        training.start_from(model, tmp_path / "narrow.keras")
+    with pytest.raises(ValueError, match="no generator file"):
+        training.start_from(model, tmp_path / "none.keras")
