@@ -6,7 +6,6 @@ the run's validation photos, as users colorize them (``STRENGTH_RULE``), and sto
 notebook 03 run ``calibrate`` after the last epoch; ``colorgan calibrate RUN`` runs it again.
 """
 
-import numpy as np
 
 from colorgan import evaluate, inference, runs
 from colorgan.config import DEFAULTS, read_run_config
@@ -66,11 +65,7 @@ def refinement(gain, gains=GAINS, steps=REFINE_STEPS):
 
 def calibration_photos(photo_paths, max_photos=MAX_PHOTOS, seed=0):
     """At most ``max_photos`` of ``photo_paths``: all when there are no more, else a seeded choice (sorted)."""
-    photo_paths = sorted(photo_paths)
-    if len(photo_paths) <= max_photos:
-        return photo_paths
-    chosen = np.random.default_rng(seed).choice(len(photo_paths), max_photos, replace=False)
-    return [photo_paths[index] for index in sorted(chosen)]
+    return evaluate.seeded_subset(sorted(photo_paths), max_photos, seed)  # sorted: the same choice in any order
 
 
 def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE,
