@@ -18,8 +18,12 @@ def run(args):
     from colorgan import runs, selection
     from colorgan.paths import from_cwd
 
+    folder = from_cwd(args.run_dir)
+    if not folder.is_dir():
+        print(f"error: no run folder {folder}", file=sys.stderr)
+        return 2
     try:
-        selection.select(from_cwd(args.run_dir))
+        selection.select(folder)
     except runs.RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
