@@ -62,10 +62,13 @@ prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=p
 
 # Training: PREPARED=a prepared folder (from `colorgan prepare PHOTOS --out data/prepared/NAME`) trains on it,
 # in the run models/NAME (RUN=name to choose); without it, notebook 01 prepares the profile's own sources first.
-# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml).
+# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml); SET="name=value ..." overrides
+# any of its parameters, e.g. SET="epochs=40 adversarial_weight=0.5" (the names of `colorgan train -p`: colorgan/config.py).
 PREPARED ?=
 PARAMS ?=
-TRAIN_ON = $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED)))) 02 03,01 02 03)
+SET ?=
+TRAIN_ON = $(strip $(if $(PREPARED),-p prepared_dir=$(PREPARED) -p run_name=$(or $(RUN),$(notdir $(patsubst %/,%,$(PREPARED))))) \
+	$(foreach setting,$(SET),-p '$(setting)') $(if $(PREPARED),02 03,01 02 03))
 CHECK_PREPARED = $(if $(PREPARED),@test -d "$(PREPARED)/train" -a -d "$(PREPARED)/val" || { echo "no prepared photos in \
 	$(PREPARED) (it needs train/ and val/): make them with: colorgan prepare PHOTOS... --out $(PREPARED)" >&2; exit 2; })
 
@@ -79,45 +82,20 @@ train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~17 min on 2 c
 	$(CHECK_PREPARED)
 	$(COLORGAN) notebooks --params $(or $(PARAMS),params/cpu.yaml) $(TRAIN_ON)
 
-# The scoreboard: each recipe on the shared photos (bsds500-test held out), then every generator scored on the
-# held-out photos beside gray. Runs resume, so an interrupted scoreboard continues. Overrides are relative to
-# params/cpu.yaml; the recipes before zoom pin the pix2pix crops and constant learning rates they ran with.
+# The scoreboard: each recipe (params/recipes/<name>.yaml: its label, profile and overrides) trains its run
+# models/sb_<name> on the shared photos (bsds500-test held out), then every one of those runs is scored on the
+# held-out photos beside gray, in this order. Runs resume, so an interrupted scoreboard continues.
 HELD_OUT := ../shared/datasets/photos/bsds500-test
-PIX2PIX := max_zoom=1.1171875,decay_epochs=0
-RECIPES := \
-	paper:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=0,epochs=27 \
-	l1:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	huber:$(PIX2PIX),objective=huber,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=34,epochs=34 \
-	cls:$(PIX2PIX),objective=classification,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=31,epochs=31 \
-	cls_ema:$(PIX2PIX),objective=classification,dropout_rate=0.5,warmup_epochs=30,epochs=30 \
-	nogan:$(PIX2PIX),objective=l1,dropout_rate=0.5,ema_decay=0.0,warmup_epochs=24,critic_epochs=2,epochs=31 \
-	l1_ema:$(PIX2PIX),objective=l1,dropout_rate=0.5,warmup_epochs=60,epochs=60 \
-	l1_ema_nodrop:$(PIX2PIX),objective=l1,dropout_rate=0.0,warmup_epochs=40,epochs=40 \
-	l1_ema_cifar:$(PIX2PIX),objective=l1,dropout_rate=0.5,warmup_epochs=40,epochs=40,extra_train_dirs=[data/prepared/cifar] \
-	zoom2:max_zoom=2.0,decay_epochs=0,warmup_epochs=40,epochs=40 \
-	zoom2_long:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120 \
-	zoom2_240:max_zoom=2.0,decay_epochs=120,warmup_epochs=240,epochs=240 \
-	wide48:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120,base_filters=48 \
-	size128:max_zoom=2.0,decay_epochs=60,warmup_epochs=120,epochs=120,image_size=128,prepared_dir=data/prepared/cpu192
+RECIPES := paper l1 huber cls cls_ema nogan l1_ema l1_ema_nodrop l1_ema_cifar zoom2 zoom2_long zoom2_240 wide48 size128
+RECIPE_FILES := $(RECIPES:%=params/recipes/%.yaml)
 
 .PHONY: scoreboard
-scoreboard: $(STAMP) ## train each recipe (5 to 54 CPU-minutes each), score all on held-out photos: docs/scoreboard/
+scoreboard: $(STAMP) ## train each recipe of params/recipes/ (5 to 54 CPU-minutes each), score all on held-out photos: docs/scoreboard/
 	$(COLORGAN) notebooks --params params/cpu.yaml 01
 	$(COLORGAN) notebooks --params params/cpu.yaml -p prepared_size=192 -p prepared_dir=data/prepared/cpu192 01
 	$(COLORGAN) prepare ../shared/datasets/cifar10-subset.zip --out data/prepared/cifar --size 32 --val-fraction 0
-	@for recipe in $(RECIPES); do name=$${recipe%%:*}; overrides=$${recipe#*:}; \
-		$(COLORGAN) train --params params/cpu.yaml --run-name sb_$$name -p sample_every=100 \
-			$$(echo $$overrides | tr ',' '\n' | sed 's/^/-p /') || exit 1; done
-	$(COLORGAN) scoreboard --data $(HELD_OUT) --out docs/scoreboard \
-		"paper GAN (L1 + GAN)=models/sb_paper/generator.keras" "L1 only=models/sb_l1/generator.keras" \
-		"Huber only=models/sb_huber/generator.keras" "classification=models/sb_cls/generator.keras" \
-		"classification + EMA=models/sb_cls_ema/generator.keras" "L1, then NoGAN=models/sb_nogan/generator.keras" \
-		"L1 + EMA=models/sb_l1_ema/generator.keras" "L1 + EMA, no dropout=models/sb_l1_ema_nodrop/generator.keras" \
-		"L1 + EMA + CIFAR-10=models/sb_l1_ema_cifar/generator.keras" "no dropout + zoom 2=models/sb_zoom2/generator.keras" \
-		"reference (cpu.yaml)=models/sb_zoom2_long/generator.keras" \
-		"zoom 2, 240 epochs=models/sb_zoom2_240/generator.keras" \
-		"wider U-Net (base 48)=models/sb_wide48/generator.keras" \
-		"128-px crops=models/sb_128/generator.keras"
+	@for recipe in $(RECIPE_FILES); do $(COLORGAN) train --recipe $$recipe -p sample_every=100 || exit 1; done
+	$(COLORGAN) scoreboard --data $(HELD_OUT) --out docs/scoreboard $(RECIPE_FILES)
 
 # The demo trains on ../shared/datasets/photos when present; else (a fresh clone) it fine-tunes the shipped
 # generator for 5 epochs on scikit-image's sample photos: 6 photos are too few to learn colors from scratch.

@@ -1,55 +1,33 @@
-"""Choosing by numbers: which epoch becomes ``generator.keras``, and how strong its colors are.
+"""The color strength of a run's ``generator.keras``: the stage after training and choosing the epoch.
 
-The selection rule (``better``/``choose_epoch``), on the color monitor's validation figures:
-only epochs of the run's last phase compete (after any generator-only warm-up and critic
-pre-training, when the run has an adversarial phase; every epoch otherwise). Among them an epoch
-whose colorfulness reaches ``min_colorfulness_ratio`` of the real photos' is *colorful*; the best
-colorful epoch by PSNR wins, and only when no epoch is colorful, the best by PSNR. Validation L1
-alone is never the rule: it rewards the sepia average.
-
-The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the
-generator sees a photo at (its long side), chosen together on the validation photos as users colorize
-them, at their original size (the source files the prepared copies were made from, where unchanged;
-else the prepared copies; at most ``MAX_SIDE`` long and ``MAX_PHOTOS`` of them): the most colorful
-pair on a grid that still beats gray by ``margin_db`` of PSNR and ``margin_ciede`` of CIEDE2000 (0.5
-each: clearly better than leaving the photo gray) without passing the real photos' colorfulness;
-when no pair does, the pair with the best PSNR. At each working size the gain the rule would choose
-there is refined to a quarter of the grid's step toward the next gain (``refinement``) before the rule
-chooses among all pairs.
+A gain on the predicted ab and the working size the generator sees a photo at are chosen together on
+the run's validation photos, as users colorize them (``STRENGTH_RULE``), and stored in
+``color_strength.json`` and inside ``generator.keras`` (``runs.write_strength``). ``colorgan train`` and
+notebook 03 run ``calibrate`` after the last epoch; ``colorgan calibrate RUN`` runs it again.
 """
 
-import numpy as np
 
-MIN_COLORFULNESS_RATIO = 0.5
+from colorgan import evaluate, inference, runs
+from colorgan.config import DEFAULTS, read_run_config
+from colorgan.data.layout import original_photos, split_folder
+
+# What color_strength.json records as the rule (its one home: rewording a docstring changes no run's record).
+STRENGTH_RULE = (
+    "The color strength (``calibrate_strength``): a gain on the predicted ab and the working size the generator "
+    "sees a photo at (its long side), chosen together on the validation photos as users colorize them, at their "
+    "original size (the source files the prepared copies were made from, where unchanged; else the prepared "
+    "copies; at most ``MAX_SIDE`` long and ``MAX_PHOTOS`` of them): the most colorful pair on a grid that still "
+    "beats gray by ``margin_db`` of PSNR and ``margin_ciede`` of CIEDE2000 (0.5 each: clearly better than leaving "
+    "the photo gray) without passing the real photos' colorfulness; when no pair does, the pair with the best "
+    "PSNR. At each working size the gain the rule would choose there is refined to a quarter of the grid's step "
+    "toward the next gain (``refinement``) before the rule chooses among all pairs. ")
 GAINS = (0.25, 0.5, 0.75, 1.0, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875, 2.0, 2.25, 2.5, 3.0)  # fine where it is chosen
-MARGIN_DB = 0.5
-MARGIN_CIEDE = 0.5
+MARGIN_DB = DEFAULTS["strength_margin_db"]
+MARGIN_CIEDE = DEFAULTS["strength_margin_ciede"]
 MAX_SIDE = 512  # photos are scored at most this long: camera originals would cost hours for little change
 MAX_PHOTOS = 200  # at most this many validation photos (a seeded choice): enough to rank gains
 METRICS = ("psnr", "ciede2000", "colorfulness")  # what the rule reads (and ab MSE, for ab explained)
 REFINE_STEPS = 4  # each size's chosen gain is refined to 1/4 of the grid's step: a step of 1/8 moves colorfulness ~2
-
-
-def score(psnr, colorfulness, truth_colorfulness, min_ratio=MIN_COLORFULNESS_RATIO):
-    """A sortable score: (is colorful enough, PSNR). Higher is better."""
-    return (bool(colorfulness >= min_ratio * truth_colorfulness), float(psnr))
-
-
-def better(candidate, incumbent):
-    """Is ``candidate``'s score better than ``incumbent``'s (None: nothing chosen yet)?"""
-    return incumbent is None or tuple(candidate) > tuple(incumbent)
-
-
-def choose_epoch(history, first_epoch=0, min_ratio=MIN_COLORFULNESS_RATIO):
-    """The 0-based epoch the rule picks from a history ({column: array}, ``val_psnr``,
-    ``val_colorfulness``, ``val_colorfulness_truth``), considering epochs >= ``first_epoch``."""
-    best, chosen = None, None
-    for epoch in range(first_epoch, len(history["val_psnr"])):
-        candidate = score(history["val_psnr"][epoch], history["val_colorfulness"][epoch],
-                          history["val_colorfulness_truth"][epoch], min_ratio)
-        if better(candidate, best):
-            best, chosen = candidate, epoch
-    return chosen
 
 
 def verdict(row, photos):
@@ -64,7 +42,7 @@ def verdict(row, photos):
 
 def choose_row(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
     """From rows {"gain", "psnr", "ciede2000", "colorfulness", "real_colorfulness", "gray_psnr",
-    "gray_ciede2000", ...}: the calibrated row (see module doc)."""
+    "gray_ciede2000", ...}: the calibrated row (``STRENGTH_RULE``)."""
     if not table:
         raise ValueError("no gains to choose from")
     allowed = [row for row in table if row["psnr"] >= row["gray_psnr"] + margin_db
@@ -73,11 +51,6 @@ def choose_row(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
     if not allowed:
         return max(table, key=lambda row: row["psnr"])
     return max(allowed, key=lambda row: row["colorfulness"])
-
-
-def choose_gain(table, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE):
-    """The gain of ``choose_row``."""
-    return choose_row(table, margin_db, margin_ciede)["gain"]
 
 
 def refinement(gain, gains=GAINS, steps=REFINE_STEPS):
@@ -92,11 +65,7 @@ def refinement(gain, gains=GAINS, steps=REFINE_STEPS):
 
 def calibration_photos(photo_paths, max_photos=MAX_PHOTOS, seed=0):
     """At most ``max_photos`` of ``photo_paths``: all when there are no more, else a seeded choice (sorted)."""
-    photo_paths = sorted(photo_paths)
-    if len(photo_paths) <= max_photos:
-        return photo_paths
-    chosen = np.random.default_rng(seed).choice(len(photo_paths), max_photos, replace=False)
-    return [photo_paths[index] for index in sorted(chosen)]
+    return evaluate.seeded_subset(sorted(photo_paths), max_photos, seed)  # sorted: the same choice in any order
 
 
 def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB, margin_ciede=MARGIN_CIEDE,
@@ -106,8 +75,6 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
     ``working_sizes``: long sides to try (None: the generator's own ``working_size``); ``max_side``:
     photos longer than this are scored reduced to it.
     """
-    from colorgan import evaluate, inference
-
     table = []
     with evaluate.scoring_pool() as pool:
         # Each photo is read, converted and gray scored once, for every working size and gain.
@@ -130,10 +97,23 @@ def _rows(truths, predicted, gains, working_size, pool):
             for gain, result in zip(gains, results, strict=True)]
 
 
-def explained_variance(ab_prediction, ab_truth):
-    """Share of the ab variance explained: 1 - MSE(ab) / MSE(0); 0 for gray output, 1 for perfect."""
-    ab_truth = np.asarray(ab_truth, np.float64)
-    baseline = np.mean(np.square(ab_truth))
-    if baseline == 0:
-        return float("nan")
-    return float(1.0 - np.mean(np.square(np.asarray(ab_prediction, np.float64) - ab_truth)) / baseline)
+def calibrate(folder, config=None, verbose=1):
+    """Calibrate the color strength of the run's generator.keras on its validation photos; returns the gain.
+
+    ``config``: the run's (default: its config.json, with today's defaults for names it lacks).
+    """
+    folder = runs.folder_of(folder)
+    config = {**DEFAULTS, **config} if config else read_run_config(folder)
+    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
+    photos = calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
+    originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
+    sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
+    chosen, table = calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
+                                       margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
+    runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"], rule=STRENGTH_RULE,
+                        photos=len(photos), originals=originals, table=table)
+    if verbose:
+        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
+              f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)
+        print(f"[colorgan] {folder.name}: {verdict(chosen, len(photos))}", flush=True)
+    return chosen["gain"]

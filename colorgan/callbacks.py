@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorgan import calibration, color, metrics, plots, runs
+from colorgan import color, metrics, plots, runs, selection
 from colorgan.checkpoint import save_checkpoint
 from colorgan.gan import ABSENT_LOSSES
 
@@ -110,8 +110,8 @@ def color_figures(generator, lightness, ab, batch_size=32):
     """The sepia and haze monitor on (L, ab) crops in [-1, 1] -> {name: float}.
 
     PSNR and CIEDE2000 of the colorized crops against the real ones (and of the gray crops, the
-    baseline), colorfulness of both, and the share of ab variance explained, 1 - MSE(ab) / MSE(0):
-    0 for gray output, negative for colors worse than none, 1 for perfect.
+    baseline), colorfulness of both, and the share of ab variance explained (``metrics.ab_explained``,
+    on the network's ab itself: gray's error is the truth's ab energy).
     """
     generated = np.concatenate([np.asarray(generator(lightness[i:i + batch_size], training=False))
                                 for i in range(0, len(lightness), batch_size)])
@@ -121,6 +121,7 @@ def color_figures(generator, lightness, ab, batch_size=32):
     truth_lab = color.rgb_u8_to_lab(truth_rgb.reshape(-1, truth_rgb.shape[2], 3))
     lab = color.rgb_u8_to_lab(rgb.reshape(-1, rgb.shape[2], 3))
     gray_lab = color.rgb_u8_to_lab(gray_rgb.reshape(-1, gray_rgb.shape[2], 3))
+    truth = np.asarray(ab, np.float64)
     return {
         "psnr": float(np.mean([metrics.psnr(p, t) for p, t in zip(rgb, truth_rgb, strict=True)])),
         "psnr_gray": float(np.mean([metrics.psnr(p, t) for p, t in zip(gray_rgb, truth_rgb, strict=True)])),
@@ -128,7 +129,8 @@ def color_figures(generator, lightness, ab, batch_size=32):
         "ciede2000_gray": metrics.ciede2000(gray_lab, truth_lab),
         "colorfulness": float(np.mean([metrics.colorfulness(p) for p in rgb])),
         "colorfulness_truth": float(np.mean([metrics.colorfulness(t) for t in truth_rgb])),
-        "ab_explained": calibration.explained_variance(generated, ab),
+        "ab_explained": metrics.ab_explained(np.mean(np.square(np.asarray(generated, np.float64) - truth)),
+                                             np.mean(np.square(truth))),
     }
 
 
@@ -151,14 +153,14 @@ class ColorMonitor(keras.callbacks.Callback):
 
 class GeneratorExport(keras.callbacks.Callback):
     """Writes ``generator_last.keras`` every epoch and ``generator.keras`` when the selection rule
-    (``calibration.better``) prefers this epoch; epochs before ``first_epoch`` do not compete.
+    (``selection.better``) prefers this epoch to every earlier one; epochs before ``first_epoch`` do not compete.
 
     The exported copy is a float32 generator (``export_copy``, weights set by ``ColorMonitor``)
     even under mixed precision, so inference on a CPU loads it without bfloat16 or float16 layers.
     """
 
     def __init__(self, run_dir, export_copy, guard, best=None, first_epoch=0,
-                 min_ratio=calibration.MIN_COLORFULNESS_RATIO):
+                 min_ratio=selection.MIN_COLORFULNESS_RATIO):
         super().__init__()
         self.run_dir, self.export_copy, self.guard = Path(run_dir), export_copy, guard
         self.best = None if best is None or isinstance(best, float) else tuple(best)
@@ -171,9 +173,9 @@ class GeneratorExport(keras.callbacks.Callback):
         save_keras_atomically(self.export_copy, self.run_dir / runs.LAST_GENERATOR_NAME)
         if epoch < self.first_epoch or "val_psnr" not in logs:
             return
-        candidate = calibration.score(logs["val_psnr"], logs["val_colorfulness"], logs["val_colorfulness_truth"],
-                                      self.min_ratio)
-        if calibration.better(candidate, self.best):
+        candidate = selection.score(logs["val_psnr"], logs["val_colorfulness"], logs["val_colorfulness_truth"],
+                                    self.min_ratio)
+        if selection.better(candidate, self.best):
             self.best = candidate
             save_keras_atomically(self.export_copy, self.run_dir / runs.GENERATOR_NAME)
 

@@ -49,10 +49,15 @@ def list_photos(data_dir, max_images=None, seed=0):
     paths = images.find_images(data_dir)
     if not paths:
         raise ValueError(f"no image files in {data_dir}")
-    if max_images and max_images < len(paths):
-        chosen = np.random.default_rng(seed).choice(len(paths), size=max_images, replace=False)
-        paths = [paths[i] for i in sorted(chosen)]
-    return paths
+    return seeded_subset(paths, max_images, seed)
+
+
+def seeded_subset(items, count, seed=0):
+    """``count`` of ``items`` chosen by ``seed``, in their order; all of them when ``count`` is 0, None or more."""
+    if not count or count >= len(items):
+        return list(items)
+    chosen = np.random.default_rng(seed).choice(len(items), size=count, replace=False)
+    return [items[index] for index in sorted(chosen)]
 
 
 def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0,
@@ -166,7 +171,7 @@ class Truths:
             model = metrics.average(scores)
             results.append({
                 "n_images": len(self.names),
-                "ab_explained": float(1.0 - model["ab_mse"] / gray["ab_mse"]) if gray["ab_mse"] > 0 else float("nan"),
+                "ab_explained": metrics.ab_explained(model["ab_mse"], gray["ab_mse"]),
                 "model": model,
                 "gray": gray,
                 "real_colorfulness": real_colorfulness,

@@ -17,6 +17,13 @@ average of the generator's weights (``ema_decay``, what the run exports), mixed 
 policy and pass ``paper_optimizer(..., mixed_precision=True)``: each optimizer scales its own loss),
 and XLA (``compile(..., jit_compile=True)``). Build and compile under a ``tf.distribute`` strategy's
 scope to train on several GPUs; losses are divided by the replica count, gradients summed.
+
+Decision (issue 20): the options that lost on the scoreboard (objectives other than ``l1``, the critic
+phase) stay here, off by default, rather than in a wing of their own, for now. Their scoreboard rows are
+the record of why they lost, and ``make scoreboard`` trains them again from ``params/recipes/``; moving
+them behind a subclass is safe only once every recipe's traced step, metrics and checkpoint are shown
+unchanged, which takes the scoreboard's hours of CPU again. In the product's step each is one Python
+branch, taken once when the step is traced.
 """
 
 import keras

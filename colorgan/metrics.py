@@ -91,6 +91,14 @@ def ab_mae(ab_prediction, ab_truth):
     return float(np.mean(np.abs(color.ab_to_model_np(ab_prediction) - color.ab_to_model_np(ab_truth))))
 
 
+def ab_explained(model_mse, gray_mse):
+    """Share of the ab variance explained: 1 - the model's ab MSE / gray's (gray's is the truth's ab energy).
+
+    0 for gray output, negative for colors worse than none, 1 for perfect; NaN when the truth is gray.
+    """
+    return float(1.0 - model_mse / gray_mse) if gray_mse > 0 else float("nan")
+
+
 def to_lab(rgb):
     """uint8 RGB -> CIE Lab in float32 (scikit-image's conversion; float32 makes CIEDE2000 ~3x faster than
     float64, with averages equal to ~1e-6)."""

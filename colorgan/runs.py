@@ -2,7 +2,8 @@
 
     models/<run_name>/
         config.json            every resolved parameter (``read_config``)
-        generator.keras        the chosen generator (``calibration.choose_epoch``'s rule), float32
+        generator.keras        the chosen epoch's generator (``colorgan.selection``'s rule), float32
+        selection.json         which epoch that is, with its validation figures and the rule
         generator_last.keras   the generator after the last completed epoch
         color_strength.json    the calibrated gain on ab (and working size) that ``colorize`` applies by default
         color_prior.npy        the training colors' distribution over ab bins (classification, l1_rebalanced)
@@ -26,6 +27,7 @@ CONFIG_NAME = "config.json"
 GENERATOR_NAME = "generator.keras"
 LAST_GENERATOR_NAME = "generator_last.keras"
 STRENGTH_NAME = "color_strength.json"
+SELECTION_NAME = "selection.json"
 PRIOR_NAME = "color_prior.npy"
 PRECISION_NAME = "precision.json"  # precision "auto": what the run measured and chose, so a resumed run keeps it
 CHECKPOINT_PATH = Path("checkpoint") / "state.npz"
@@ -130,16 +132,6 @@ def read_calibration(path):
         return float(stored["gain"]), int(size) if size else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
-
-
-def read_strength(path):
-    """The calibrated color gain stored beside a generator (1.0 when the run has none)."""
-    return read_calibration(path)[0]
-
-
-def read_working_size(path):
-    """The calibrated working size stored beside a generator, or None when the run has none."""
-    return read_calibration(path)[1]
 
 
 def write_strength(folder, gain, **details):

@@ -1,8 +1,8 @@
-"""A training run: resolve the config, build or resume, ``fit``, choose and calibrate, all in the run folder.
+"""A training run: resolve the config, build or resume, ``fit``; it leaves the run folder (``colorgan.runs``).
 
-The run folder's layout is ``colorgan.runs``. Starting a run whose folder already holds a
-checkpoint resumes from it (same architecture required). After the last epoch the chosen
-generator's color strength is calibrated on the validation photos (``colorgan.calibration``).
+Starting a run whose folder already holds a checkpoint resumes from it (same architecture required).
+Training stops at ``fit``: the stages after it are ``colorgan.selection`` (which epoch ``generator.keras``
+is) and ``colorgan.calibration`` (its color strength), run by ``colorgan train`` and notebook 03.
 Where it computes (one device, several GPUs, several workers) is ``colorgan.distribute``'s choice.
 """
 
@@ -16,115 +16,28 @@ import keras
 import numpy as np
 
 from colorgan import (
-    calibration,
     callbacks,
     checkpoint,
     distribute,
     encoder_unet,
     gan,
+    modelfile,
     models,
     objectives,
     precision,
     progress,
     runs,
+    selection,
 )
+from colorgan.config import check_same_architecture, resolve_config
+from colorgan.data.pipeline import make_dataset
 from colorgan.paths import resolve
 
-# The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
-DEFAULTS = {
-    "run_name": "default",
-    "prepared_dir": "data/prepared/default",
-    "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
-    "models_dir": "models",
-    "init_from": "",  # a generator .keras file to start from (fine-tuning); "": random weights. Not when resuming.
-    "image_size": 256,
-    "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
-    "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
-    "frozen_epochs": 0,  # efficientnet_lite0: the encoder's weights and BatchNorm statistics stay fixed this long
-    "base_filters": 64,
-    "dropout_rate": 0.5,
-    "batch_size": 1,  # the paper: batch size 1 for its U-Net experiments
-    "epochs": 200,
-    "steps_per_epoch": None,  # None: one pass over the training split
-    "max_zoom": 286 / 256,  # training crops zoom in by up to this (the paper: 256 -> 286, then crop 256)
-    "validation_steps": None,  # None: the whole validation split
-    "generator_learning_rate": gan.LEARNING_RATE,
-    "discriminator_learning_rate": gan.LEARNING_RATE,
-    "decay_epochs": 0,  # the last epochs decay both learning rates linearly toward 0 (the paper: 100 of 200)
-    "l1_weight": gan.L1_WEIGHT,  # lambda: weight of the reconstruction objective beside the GAN term
-    "objective": "l1",  # the paper's; or huber, l2, l1_rebalanced, classification (see colorgan.objectives)
-    "decode_temperature": objectives.DECODE_TEMPERATURE,  # classification: annealed-mean temperature
-    "rebalance": objectives.REBALANCE_LAMBDA,  # classification, l1_rebalanced: uniform share of the prior (1 = none)
-    "warmup_epochs": 0,  # generator alone first (the discriminator is not run)
-    "critic_epochs": 0,  # then the discriminator alone against the frozen generator (NoGAN)
-    "adversarial_weight": 1.0,  # weight of the GAN term in the generator's loss
-    "ema_decay": 0.0,  # > 0: export a moving average of the generator's weights (e.g. 0.999)
-    "label_smoothing": 0.0,
-    "precision": "auto",  # auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU, else float32
-    "min_colorfulness_ratio": calibration.MIN_COLORFULNESS_RATIO,  # the selection rule (calibration)
-    "strength_margin_db": calibration.MARGIN_DB,  # the color strength: beat gray by this much PSNR
-    "strength_margin_ciede": calibration.MARGIN_CIEDE,  # ... and this much CIEDE2000, on the validation photos
-    "calibrate": True,
-    # Working sizes (x image_size) the calibration tries on the original-size validation photos (~500 px long):
-    # crops cover half to all of a photo's short side, so objects look about as in training at 2-3 x. The
-    # reference run's calibration chose 3 x (3.5 x as colorful, 4 x less at the same fidelity).
-    "working_size_factors": [1, 1.5, 2, 2.5, 3, 3.5, 4],
-    "xla": False,
-    "cache": False,
-    "seed": 0,
-    "sample_every": 1,
-    "sample_count": 6,
-    "checkpoint_every": 1,
-}
-# Changing these would make the checkpoint unloadable: a resumed run must keep them.
-ARCHITECTURE = ("image_size", "base_filters", "precision", "objective", "encoder")
-ENCODERS = ("none", "efficientnet_lite0")
+MONITOR_CROPS = 512  # the color monitor scores up to this many validation crops every epoch
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-def resolve_config(config=None, **overrides):
-    """DEFAULTS updated with ``config`` and ``overrides``; unknown names raise ValueError."""
-    resolved = dict(DEFAULTS)
-    for source in (config or {}, overrides):
-        unknown = sorted(set(source) - set(DEFAULTS))
-        if unknown:
-            raise ValueError(f"unknown training parameters {unknown}; known: {sorted(DEFAULTS)}")
-        resolved.update(source)
-    if resolved["encoder"] not in ENCODERS:
-        raise ValueError(f"encoder must be one of {ENCODERS}, got {resolved['encoder']!r}")
-    if resolved["encoder"] == "none":
-        models.unet_depth(resolved["image_size"])  # raises ValueError for a size the U-Net cannot take
-    elif int(resolved["image_size"]) % encoder_unet.SIZE_MULTIPLE:
-        raise ValueError(f"image_size must be a multiple of {encoder_unet.SIZE_MULTIPLE} with the "
-                         f"{resolved['encoder']} encoder, got {resolved['image_size']}")
-    if int(resolved["frozen_epochs"]) < 0:
-        raise ValueError(f"frozen_epochs must be >= 0, got {resolved['frozen_epochs']}")
-    if resolved["precision"] not in precision.PRECISIONS:
-        raise ValueError(f"precision must be one of {precision.PRECISIONS}, got {resolved['precision']!r}")
-    objectives.check_objective(resolved["objective"])
-    for name in ("batch_size", "epochs", "base_filters", "sample_every", "checkpoint_every"):
-        if int(resolved[name]) < 1:
-            raise ValueError(f"{name} must be >= 1, got {resolved[name]}")
-    if not 0 <= int(resolved["decay_epochs"]) <= int(resolved["epochs"]):
-        raise ValueError(f"decay_epochs must be in [0, epochs={resolved['epochs']}], got {resolved['decay_epochs']}")
-    if not str(resolved["run_name"]).strip() or "/" in str(resolved["run_name"]):
-        raise ValueError(f"run_name must be a plain folder name, got {resolved['run_name']!r}")
-    return resolved
-
-
-def run_dir(config):
-    return runs.run_dir(config)
-
-
-def _check_same_architecture(folder, config):
-    saved = runs.read_config(folder)
-    changed = {name: (saved.get(name), config[name]) for name in ARCHITECTURE if saved.get(name) != config[name]}
-    if changed:
-        raise ValueError(f"run {folder} was started with different {changed} (saved, asked); "
-                         "pick a new run_name or delete the folder to start over")
 
 
 def _fingerprint(config):
@@ -200,8 +113,6 @@ def class_weights_for(config, folder, train_data, batches=64, save=True):
 
 def make_datasets(config, drop_remainder=False):
     """(train, val) tf.data pipelines of (L, ab) from the prepared folder (``drop_remainder``: whole batches)."""
-    from colorgan.data import make_dataset
-
     train = make_dataset(config["prepared_dir"], "train", config["image_size"], config["batch_size"],
                          cache=config["cache"], seed=config["seed"], extra_dirs=config["extra_train_dirs"],
                          max_zoom=config["max_zoom"], drop_remainder=drop_remainder)
@@ -214,11 +125,13 @@ def make_datasets(config, drop_remainder=False):
 
 def start_from(model, path):
     """Fine-tuning: the generator (and its moving average) starts from a saved generator's weights."""
-    from colorgan import inference
-
-    source = inference.load_generator(resolve(path))
-    try:
-        model.generator.set_weights(source.get_weights())
+    path = resolve(path)
+    if not path.is_file():
+        raise ValueError(f"init_from: no generator file {path}")
+    modelfile.check_config(path)  # a file that holds code is refused before Keras runs any of it
+    source = keras.models.load_model(path, compile=False, safe_mode=True)
+    try:  # float32 whatever the file stores (the shipped generator keeps float16 weights)
+        model.generator.set_weights([np.asarray(weight, "float32") for weight in source.get_weights()])
     except ValueError as error:
         raise ValueError(f"{path}: this generator does not fit the run's architecture (image_size, base_filters, "
                          f"objective): {error}") from None
@@ -226,51 +139,17 @@ def start_from(model, path):
         average.assign(value)
 
 
-def _sample_batch(val, count):
-    """The first ``count`` validation photos: the same ones in every grid of a run. Numpy (L, ab)."""
-    lightness, ab = next(iter(val.unbatch().batch(count).take(1)))
-    return lightness.numpy(), ab.numpy()
-
-
-def _validation_arrays(val, limit=512):
-    """Up to ``limit`` validation crops as numpy (L, ab): what the color monitor scores every epoch."""
+def _validation_arrays(val, limit):
+    """The first ``limit`` validation crops as numpy (L, ab): the same ones every epoch of a run."""
     lightness, ab = next(iter(val.unbatch().batch(limit).take(1)))
     return lightness.numpy(), ab.numpy()
-
-
-def calibrate(folder, config=None, verbose=1):
-    """Calibrate the color strength of the run's generator.keras on its validation photos; returns the gain.
-
-    ``config``: the run's (default: its config.json, with today's defaults for names it lacks).
-    """
-    from colorgan import inference
-    from colorgan.data.layout import original_photos, split_folder
-
-    folder = runs.folder_of(folder)
-    saved = runs.read_config(folder)
-    config = {**DEFAULTS, **(config or {name: value for name, value in saved.items() if name in DEFAULTS})}
-
-    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
-    photos = calibration.calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
-    originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
-    sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
-    chosen, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
-                                                   margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
-    runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"],
-                        rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "), photos=len(photos),
-                        originals=originals, table=table)
-    if verbose:
-        print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
-              f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)
-        print(f"[colorgan] {folder.name}: {calibration.verdict(chosen, len(photos))}", flush=True)
-    return chosen["gain"]
 
 
 def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     """Train (or resume) the run described by ``config``; returns a dict of the run's outcome.
 
     Args:
-        config: parameters (see DEFAULTS), e.g. a notebook's parameters or a params/*.yaml profile.
+        config: parameters (``colorgan.config``), e.g. a notebook's parameters or a params/*.yaml profile.
         datasets: optional (train, val) tf.data datasets of (L, ab); default: ``make_datasets(config)``.
         verbose: 0: silent; 1: one line per epoch (``colorgan.progress``), and Keras' progress bar within
             each epoch when stdout is a terminal; 2: the bar always.
@@ -279,7 +158,7 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
             with the same parameters; ``batch_size`` is the global batch.
     Returns:
         {"run_dir", "config", "history" (this call's Keras history), "initial_epoch", "epoch", "step",
-        "model", "chief" (False on the workers that write nothing)}.
+        "model", "chief" (False on the workers that write nothing), "finished" (the last epoch is done)}.
     Raises:
         TrainingDiverged: a loss became NaN/inf; the last good checkpoint is left in place.
     """
@@ -287,10 +166,10 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
     strategy = distribute.strategy(cluster)  # first: a cluster's collective ops are set up before any TF op
     if distribute.is_multi_worker(strategy):
         distribute.check_cluster_config(strategy, config["batch_size"], config["xla"])
-    folder = run_dir(config)
+    folder = runs.run_dir(config)
     resuming = (folder / runs.CHECKPOINT_PATH).is_file()
     if resuming:
-        _check_same_architecture(folder, config)
+        check_same_architecture(folder, config)
     chief = distribute.is_chief(strategy)
     if chief:
         folder.mkdir(parents=True, exist_ok=True)
@@ -299,10 +178,8 @@ def train(config=None, datasets=None, verbose=1, cluster="auto", **overrides):
         config = {**config, "precision": _measured_precision(config, folder, chief, verbose)}
     with distribute.write_folder(folder, strategy) as output:
         outcome = _fit(config, strategy, folder, output, resuming, datasets, verbose)
-    if chief and config["calibrate"] and outcome["epoch"] >= config["epochs"] and \
-            (folder / runs.GENERATOR_NAME).is_file():
-        calibrate(folder, config, verbose)
-    return {"run_dir": folder, "config": config, "chief": chief, **outcome}
+    return {"run_dir": folder, "config": config, "chief": chief, "finished": outcome["epoch"] >= config["epochs"],
+            **outcome}
 
 
 def _measured_precision(config, folder, chief, verbose):
@@ -375,11 +252,8 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
               flush=True)
 
     guard = callbacks.NanGuard()
-    # Only the last phase competes for generator.keras: the generator-only warm-up and the critic's
-    # pre-training are preparation when an adversarial phase follows (every epoch competes otherwise).
-    last_phase_from = config["warmup_epochs"] + config["critic_epochs"]
-    last_phase_from = last_phase_from if last_phase_from < config["epochs"] else 0
-    export = callbacks.GeneratorExport(output, export_copy, guard, best=meta["best"], first_epoch=last_phase_from,
+    export = callbacks.GeneratorExport(output, export_copy, guard, best=meta["best"],
+                                       first_epoch=selection.first_competing_epoch(config),
                                        min_ratio=config["min_colorfulness_ratio"])
     saver = callbacks.Checkpoint(output / runs.CHECKPOINT_PATH, config["checkpoint_every"], config["epochs"], guard,
                                  export)
@@ -388,8 +262,8 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
         callbacks.PhaseSwitch(), guard, callbacks.EpochClock(output / runs.HISTORY_NAME),
         callbacks.LinearDecay(config["epochs"], config["decay_epochs"], config["generator_learning_rate"],
                               config["discriminator_learning_rate"]),
-        callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data), guard), export,
-        callbacks.SampleGrid(output / runs.SAMPLES_DIR, *_sample_batch(val_data, config["sample_count"]),
+        callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data, MONITOR_CROPS), guard), export,
+        callbacks.SampleGrid(output / runs.SAMPLES_DIR, *_validation_arrays(val_data, config["sample_count"]),
                              every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),
         saver,
         keras.callbacks.CSVLogger(str(output / runs.HISTORY_NAME), append=True),
@@ -412,7 +286,3 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     return {"history": history, "initial_epoch": initial_epoch, "epoch": max(initial_epoch, saver.saved_epoch or 0),
             "step": int(model.generator_optimizer.iterations.numpy()), "model": model}
 
-
-def read_history(folder):
-    """``history.csv`` of a run (every epoch, across restarts) as {column: float array}."""
-    return runs.read_history(folder)

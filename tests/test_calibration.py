@@ -1,4 +1,4 @@
-"""Choosing by numbers: the epoch selection rule, the color strength, explained ab variance."""
+"""The color strength: the gain and working size chosen on the validation photos, and the scoreboard."""
 
 import numpy as np
 import pytest
@@ -7,39 +7,14 @@ from colorgan import calibration, inference, models, runs
 from colorgan.evaluate import gray_version
 
 
-def history(psnr, colorfulness, truth=40.0):
-    return {"val_psnr": np.array(psnr, float), "val_colorfulness": np.array(colorfulness, float),
-            "val_colorfulness_truth": np.full(len(psnr), truth)}
-
-
-def test_the_rule_picks_the_best_psnr_among_colorful_epochs():
-    # Epoch 1 has the best PSNR but is sepia (10 < 0.5 x 40); epoch 3 is the best colorful one.
-    assert calibration.choose_epoch(history([22.0, 23.5, 21.0, 22.4, 22.1], [5, 10, 30, 25, 19])) == 3
-
-
-def test_the_rule_falls_back_to_fidelity_when_no_epoch_is_colorful():
-    assert calibration.choose_epoch(history([22.0, 23.5, 21.0], [5, 10, 12])) == 1
-
-
-def test_the_rule_ignores_epochs_before_the_last_phase():
-    assert calibration.choose_epoch(history([30.0, 22.0, 21.0], [30, 25, 25]), first_epoch=1) == 1
-
-
 def test_the_gain_is_the_most_colorful_that_clearly_beats_gray_and_not_past_the_truth():
     gray = {"gray_psnr": 22.0, "gray_ciede2000": 12.0, "real_colorfulness": 40.0}
     rows = [{"gain": g, "psnr": p, "ciede2000": d, "colorfulness": c, **gray}
             for g, p, d, c in [(0.5, 22.6, 11.6, 10), (1.0, 22.9, 11.3, 20), (1.5, 22.7, 11.4, 30),
                                (2.0, 22.4, 11.4, 40), (3.0, 22.8, 11.0, 45)]]
-    assert calibration.choose_gain(rows) == 1.5  # 2.0: PSNR within 0.5 dB of gray; 3.0: past the truth
-    assert calibration.choose_gain(rows, margin_db=0.8) == 1.0
-    assert calibration.choose_gain(rows, margin_db=2.0) == 1.0  # no gain beats gray by 2 dB: the best PSNR
-
-
-def test_explained_variance():
-    truth = np.random.default_rng(0).normal(0, 0.2, (100, 2))
-    assert calibration.explained_variance(np.zeros_like(truth), truth) == 0.0
-    assert calibration.explained_variance(truth, truth) == 1.0
-    assert calibration.explained_variance(-truth, truth) == pytest.approx(-3.0)
+    assert calibration.choose_row(rows)["gain"] == 1.5  # 2.0: PSNR within 0.5 dB of gray; 3.0: past the truth
+    assert calibration.choose_row(rows, margin_db=0.8)["gain"] == 1.0
+    assert calibration.choose_row(rows, margin_db=2.0)["gain"] == 1.0  # no gain beats gray by 2 dB: the best PSNR
 
 
 def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_gives_gray(tmp_path, sample_photos):
@@ -49,7 +24,7 @@ def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_giv
     runs.write_config(tmp_path, {"image_size": 32})
     runs.write_strength(tmp_path, 1.75, working_size=64, rule="test")
     loaded = inference.load_generator(tmp_path / runs.GENERATOR_NAME)
-    assert loaded.color_gain == 1.75 and runs.read_strength(tmp_path / runs.GENERATOR_NAME) == 1.75
+    assert loaded.color_gain == 1.75 and runs.read_calibration(tmp_path / runs.GENERATOR_NAME)[0] == 1.75
     assert loaded.working_size == 64  # the calibrated working size wins over config.json's image_size
     photo = next(iter(sample_photos.values()))
     np.testing.assert_array_equal(inference.colorize(loaded, photo, color_strength=0), gray_version(photo))

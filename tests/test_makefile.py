@@ -58,3 +58,28 @@ def test_a_missing_prepared_folder_is_one_line_naming_it(tmp_path):
     message = [line for line in result.stderr.splitlines() if not re.match(r"make(\[\d+\])?:", line)]  # make[1]: nested
     assert message == [f"no prepared photos in {tmp_path / 'none'} (it needs train/ and val/): make them with: "
                        f"colorgan prepare PHOTOS... --out {tmp_path / 'none'}"]
+
+
+def test_make_train_passes_any_training_parameter_on():
+    planned = _make("-n", "train-cpu", "SET=adversarial_weight=2 working_size_factors=[1,2]").stdout.splitlines()[-1]
+    assert planned.endswith("-p 'adversarial_weight=2' -p 'working_size_factors=[1,2]' 01 02 03")
+
+
+def test_the_scoreboard_scores_exactly_the_runs_its_recipes_train():
+    from colorgan import recipes, runs
+    from colorgan.cli import build_parser
+    from colorgan.commands import train
+    from colorgan.config import resolve_config
+
+    planned = _make("-n", "scoreboard").stdout.splitlines()
+    [loop] = [line for line in planned if line.startswith("for recipe in ")]
+    trained = loop.removeprefix("for recipe in ").split(";")[0].split()
+    [board] = [line for line in planned if "colorgan scoreboard " in line]
+    scored = board.split()[board.split().index("docs/scoreboard") + 1:]
+    assert scored == trained and "train --recipe $recipe" in loop
+    assert sorted(trained) == sorted(f"params/recipes/{path.name}" for path in recipes.RECIPES_DIR.glob("*.yaml"))
+    for recipe in trained:
+        args = build_parser().parse_args(["train", "--recipe", str(PROJECT_ROOT / recipe)])
+        run = runs.run_dir(resolve_config(train.parameters(args)))  # where colorgan train --recipe trains
+        label, generator = recipes.entry(PROJECT_ROOT / recipe)  # what colorgan scoreboard reads
+        assert generator == run / runs.GENERATOR_NAME and run.name == recipes.run_name(recipe) and label

@@ -107,3 +107,15 @@ def test_a_subset_of_metrics_with_a_precomputed_truth_gives_the_same_numbers(pho
     assert list(few) == ["ciede2000", "psnr"] and few == {name: full[name] for name in few}
     with pytest.raises(ValueError, match="unknown metrics"):
         metrics.image_metrics(prediction, photo, ["sharpness"])
+
+
+def test_ab_explained_is_zero_for_gray_one_for_the_truth():
+    truth = np.random.default_rng(0).normal(0, 0.2, (100, 2))
+
+    def explained(prediction):
+        return metrics.ab_explained(np.mean(np.square(prediction - truth)), np.mean(np.square(truth)))
+
+    assert explained(np.zeros_like(truth)) == 0.0
+    assert explained(truth) == 1.0
+    assert explained(-truth) == pytest.approx(-3.0)
+    assert np.isnan(metrics.ab_explained(0.0, 0.0))  # a gray truth: nothing to explain

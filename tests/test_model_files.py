@@ -36,7 +36,7 @@ def test_a_run_in_models_does_not_replace_the_shipped_generator(tmp_path, sample
     assert cli.main(["colorize", str(photos), "-o", str(tmp_path / "out3"), "--model", "newest"]) == 0
     assert f"generator: {run / runs.GENERATOR_NAME} (your newest run" in capsys.readouterr().out
     default = colorgan.load_generator()  # the Python API: the shipped one too (its calibrated working size)
-    assert default.working_size == runs.read_working_size(shipped.SHIPPED_GENERATOR) != 32
+    assert default.working_size == runs.read_calibration(shipped.SHIPPED_GENERATOR)[1] != 32
 
 
 def test_a_relative_model_path_is_taken_from_the_current_folder(tmp_path, sample_photos, monkeypatch, capsys):

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from colorgan import checkpoint, distribute, runs, training
+from colorgan.config import resolve_config
 
 TINY = {"image_size": 32, "base_filters": 8, "batch_size": 2, "steps_per_epoch": 2, "sample_count": 2,
         "precision": "float32", "dropout_rate": 0.0, "calibrate": False}
@@ -180,7 +181,7 @@ def test_slurm_is_asked_for_and_maps_tasks_to_workers(monkeypatch):
 def test_workers_get_whole_global_batches_sharded_by_data(prepared):
     import tensorflow as tf
 
-    config = training.resolve_config({**TINY, "batch_size": 3, "prepared_dir": str(prepared)})
+    config = resolve_config({**TINY, "batch_size": 3, "prepared_dir": str(prepared)})
     train, val = (distribute.for_workers(data) for data in training.make_datasets(config, drop_remainder=True))
     assert [len(L) for L, _ in val] == [] and [len(L) for L, _ in train.take(3)] == [3, 3, 3]  # 2 val photos: none
     assert train.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA

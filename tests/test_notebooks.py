@@ -118,7 +118,8 @@ def executions(monkeypatch):
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *args, **kwargs: calls.append(args))
     monkeypatch.setattr(training, "train",
-                        lambda *args, **kwargs: calls.append(args) or {"run_dir": "x", "epoch": 0, "step": 0})
+                        lambda *args, **kwargs: calls.append(args) or {"run_dir": "x", "epoch": 0, "step": 0,
+                                                                      "chief": True, "finished": False})
     return calls
 
 

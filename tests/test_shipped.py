@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from colorgan import inference, models, runs, shipped, training
+from colorgan import inference, models, runs, shipped
+from colorgan.config import DEFAULTS
 
 
 def small_run(folder, gain=1.3):
@@ -73,8 +74,8 @@ def test_the_shipped_file_loads_in_plain_keras_and_colorizes(sample_photos):
     plain = keras.models.load_model(shipped.SHIPPED_GENERATOR, safe_mode=True)
     assert plain.output_shape == (None, None, None, 2)
     generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
-    calibrated = runs.read_working_size(shipped.SHIPPED_GENERATOR)
-    sizes = [int(64 * factor) for factor in training.DEFAULTS["working_size_factors"]]  # 64-px crops, 1x-4x
+    calibrated = runs.read_calibration(shipped.SHIPPED_GENERATOR)[1]
+    sizes = [int(64 * factor) for factor in DEFAULTS["working_size_factors"]]  # 64-px crops, 1x-4x
     assert generator.working_size == calibrated in sizes and generator.color_gain > 0
     ab = generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
     assert ab.dtype == np.float32 and np.abs(ab).max() <= 1.0

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from colorgan import checkpoint, training
+from colorgan.config import resolve_config
 
 TINY = {"image_size": 32, "base_filters": 8, "batch_size": 2, "epochs": 2, "steps_per_epoch": 2, "sample_count": 2,
         "precision": "float32"}  # the same numbers on every CPU (bfloat16 and float16 have tests of their own)
@@ -71,7 +72,7 @@ def test_resuming_with_another_architecture_is_refused(prepared, tmp_path):
 
 def test_unknown_parameters_are_refused():
     with pytest.raises(ValueError, match="unknown training parameters"):
-        training.resolve_config({"learning_rate": 1e-3})
+        resolve_config({"learning_rate": 1e-3})
 
 
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
@@ -93,11 +94,14 @@ def test_build_pix2pix_computes_in_the_configs_precision():
 
 
 def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, tmp_path):
-    from colorgan import inference, runs
+    from colorgan import inference, runs, selection
+    from colorgan.commands.train import after_training
 
-    training.train(tiny_config(prepared, tmp_path, objective="classification", warmup_epochs=2, ema_decay=0.9),
-                   verbose=0)
+    outcome = training.train(tiny_config(prepared, tmp_path, objective="classification", warmup_epochs=2,
+                                         ema_decay=0.9), verbose=0)
     folder = tmp_path / "tiny"
+    assert not (folder / runs.STRENGTH_NAME).exists()  # training stops at fit
+    after_training(outcome)  # what colorgan train runs next: selection, then calibration
     history = runs.read_history(folder)
     for name in ("val_psnr", "val_psnr_gray", "val_ciede2000", "val_colorfulness", "val_colorfulness_truth",
                  "val_ab_explained", "cpu_minutes"):
@@ -108,11 +112,13 @@ def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, t
     assert {row["working_size"] for row in strength["table"]} == {32, 48, 64, 80, 96, 112, 128}  # 1x to 4x
     generator = inference.load_generator(folder / runs.GENERATOR_NAME)
     assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
+    chosen = json.loads((folder / runs.SELECTION_NAME).read_text())
+    assert chosen["epoch"] == selection.choose_epoch(history) + 1 and chosen["of"] == 2  # every epoch competes
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(prepared, tmp_path):
     config = tiny_config(prepared, tmp_path, epochs=3)
-    good = next(iter(training.make_datasets(training.resolve_config(config))[0]))
+    good = next(iter(training.make_datasets(resolve_config(config))[0]))
     lightness, ab = good
     poisoned = (tf.fill(tf.shape(lightness), float("nan")), ab)
     # Epoch 1 (2 steps) is fine, epoch 2 meets a NaN input.
@@ -152,7 +158,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(prepared, tmp_pat
     assert epoch >= 1 and step == 3 * epoch
 
     # The optimizers come back with their step counters and Adam moments, not from zero.
-    resolved = training.resolve_config(config)
+    resolved = resolve_config(config)
     model = training.build_pix2pix(resolved)
     checkpoint.restore_checkpoint(state, model)
     assert int(model.generator_optimizer.iterations.numpy()) == step
@@ -180,7 +186,7 @@ def test_the_learning_rates_decay_linearly_over_the_last_epochs_as_in_the_paper(
     assert float(model.generator_optimizer.learning_rate) == pytest.approx(2e-4 / 3)
     assert float(model.discriminator_optimizer.learning_rate) == pytest.approx(2e-4 / 3)
     with pytest.raises(ValueError, match="decay_epochs"):
-        training.resolve_config(epochs=3, decay_epochs=4)
+        resolve_config(epochs=3, decay_epochs=4)
 
 
 def test_warmup_epochs_do_not_compete_for_the_chosen_generator(tmp_path):
@@ -198,7 +204,7 @@ def test_warmup_epochs_do_not_compete_for_the_chosen_generator(tmp_path):
 def test_a_rebalanced_l1_run_keeps_its_color_prior_and_weighs_with_it(prepared, tmp_path):
     from colorgan import models, objectives, runs
 
-    config = training.resolve_config(tiny_config(prepared, tmp_path, objective="l1_rebalanced", rebalance=0.5))
+    config = resolve_config(tiny_config(prepared, tmp_path, objective="l1_rebalanced", rebalance=0.5))
     train_data, _ = training.make_datasets(config)
     folder = tmp_path / "run"
     folder.mkdir()
@@ -278,3 +284,21 @@ def test_a_damaged_checkpoint_is_named_with_how_to_recover(prepared, tmp_path, d
     state.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\0" * 1000)
     with pytest.raises(checkpoint.CheckpointError, match=f"{state}: damaged checkpoint .*move it away"):
         training.train(tiny_config(prepared, tmp_path, epochs=2), verbose=0)
+
+
+def test_fine_tuning_starts_from_a_saved_generators_weights(tmp_path):
+    from colorgan import models
+
+    source = models.build_generator(32, 8)
+    source.get_layer("output_conv").bias.assign([0.3, -0.2])
+    source.save(tmp_path / "source.keras")
+    model = training.build_pix2pix({**TINY, "ema_decay": 0.9})
+    training.start_from(model, tmp_path / "source.keras")
+    for weights in (model.generator.get_weights(), model.export_weights()):  # the moving average starts there too
+        for got, expected in zip(weights, source.get_weights(), strict=True):
+            np.testing.assert_array_equal(got, expected)
+    models.build_generator(32, 4).save(tmp_path / "narrow.keras")
+    with pytest.raises(ValueError, match="does not fit the run's architecture"):
+        training.start_from(model, tmp_path / "narrow.keras")
+    with pytest.raises(ValueError, match="no generator file"):
+        training.start_from(model, tmp_path / "none.keras")

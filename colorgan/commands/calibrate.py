@@ -1,7 +1,8 @@
 """Calibrate a run's color strength again: the gain on ab that ``colorize`` applies by default.
 
-Training does this after its last epoch; run it again after changing the margins or the working
-sizes tried, or after choosing another generator.keras. Writes color_strength.json.
+``colorgan train`` and notebook 03 do this after the last epoch (``calibrate: false`` skips it); run it
+again after changing the margins or the working sizes tried, or after choosing another generator.keras.
+Writes color_strength.json and the gain inside generator.keras.
 """
 
 import sys
@@ -20,14 +21,15 @@ def add_arguments(parser):
 
 
 def run(args):
-    from colorgan import runs, training
+    from colorgan import calibration, runs
+    from colorgan.config import read_run_config
     from colorgan.paths import from_cwd
 
     folder = from_cwd(args.run_dir)
     if not (folder / runs.GENERATOR_NAME).is_file():
         print(f"error: no {runs.GENERATOR_NAME} in {folder}", file=sys.stderr)
         return 2
-    config = {**training.DEFAULTS, **{k: v for k, v in runs.read_config(folder).items() if k in training.DEFAULTS}}
+    config = read_run_config(folder)
     if args.margin_db is not None:
         config["strength_margin_db"] = args.margin_db
     if args.margin_ciede is not None:
@@ -38,7 +40,7 @@ def run(args):
             return 2
         config["working_size_factors"] = args.working_size_factors
     try:
-        training.calibrate(folder, config)
+        calibration.calibrate(folder, config)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,9 +1,10 @@
 """Compare generators on the same held-out photos: a Markdown table (gray first) and one picture.
 
-Each generator is given as LABEL=PATH (a generator.keras inside its run folder); its CPU-minutes
-come from the run's history.csv, its color strength from the run's calibration.
-Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
-"L1 only=models/sb_l1/generator.keras" "classification=models/cpu/generator.keras"``.
+Each generator is given as LABEL=PATH (a generator.keras inside its run folder) or as a recipe file
+(``params/recipes/<name>.yaml``: its label, and the run ``colorgan train --recipe`` trains from it); its
+CPU-minutes come from the run's history.csv, its color strength from the run's calibration.
+Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test params/recipes/l1.yaml
+"classification=models/cpu/generator.keras"``.
 """
 
 import sys
@@ -14,7 +15,8 @@ HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreb
 
 
 def add_arguments(parser):
-    parser.add_argument("entries", nargs="+", metavar="LABEL=PATH", help="a label and a generator .keras file")
+    parser.add_argument("entries", nargs="+", metavar="LABEL=PATH|RECIPE",
+                        help="a label and a generator .keras file, or a recipe file (params/recipes/*.yaml)")
     parser.add_argument("--data", required=True, metavar="DIR", help="held-out color photos no run trained on")
     parser.add_argument("--out", default=str(BUILD_DIR / "scoreboard"), metavar="DIR",
                         help="folder for scoreboard.md, scoreboard.json and scoreboard.jpg (default: build/scoreboard)")
@@ -26,12 +28,15 @@ def run(args):
 
     from tqdm import tqdm
 
-    from colorgan import evaluate, scoreboard
+    from colorgan import evaluate, recipes, scoreboard
     from colorgan.paths import from_cwd
 
     try:
         entries = []
         for item in args.entries:
+            if item.endswith((".yaml", ".yml")) and "=" not in item:
+                entries.append(recipes.entry(from_cwd(item)))
+                continue
             label, sep, path = item.partition("=")
             if not sep or not label.strip():
                 raise ValueError(f"expected LABEL=PATH, got {item!r}")

@@ -68,10 +68,3 @@ def read_manifest(prepared_dir):
         raise ValueError(f"{path} not found: prepare a dataset first")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-
-def read_summary(prepared_dir):
-    """summary.json of a prepared folder: found, kept, train, val, dropped (counts by reason), settings."""
-    path = resolve(prepared_dir) / SUMMARY_NAME
-    if not path.is_file():
-        raise ValueError(f"{path} not found: prepare a dataset first")
-    return json.loads(path.read_text())
