@@ -74,7 +74,7 @@ def _colorize(inputs, engine, out):
 
 def _startup(engine):
     """Seconds to import an engine and load the shipped generator into it, in a fresh process."""
-    code = f"from colorgan import inference; inference.load_generator({MODEL!r}, engine={engine!r})"
+    code = f"from colorgan import colorizers; colorizers.load({MODEL!r}, engine={engine!r})"
     return _seconds([sys.executable, "-c", code], env={"XDG_CACHE_HOME": str(CACHE)})
 
 
@@ -84,12 +84,12 @@ def warm_one_by_one(photos, engine):
 
     import colorgan
 
-    generator = colorgan.load_generator(MODEL, engine=engine)
+    colorizer = colorgan.load_colorizer(MODEL, engine=engine)
     out = common.RESULTS_DIR / f"one_by_one_{engine}"
     out.mkdir(parents=True, exist_ok=True)
 
     def once(photo):
-        rgb = colorgan.colorize(generator, photo)
+        rgb = colorgan.colorize(colorizer, photo)
         cv2.imwrite(str(out / photo.name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
 
     once(photos[0])  # warm-up: the first call builds the graph

@@ -200,7 +200,7 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
     """Colorize photo and video files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
 
     Args:
-        generator: as ``inference.colorize_batch`` (``inference.load_generator``).
+        generator: a ``colorizers.Colorizer`` (``colorizers.load``), as ``inference.colorize_batch`` takes.
         overwrite: redo photos whose output already exists (an input is never overwritten).
         progress: optional callable(n) told how many files were just handled (a tqdm ``update``).
         max_pixels: larger photos are refused (decompression bombs); raise it for big scans on purpose.

@@ -78,7 +78,7 @@ class NotebookFailed(RuntimeError):
 
 class TalkingLines:
     """A file-like papermill writes the kernel's stdout to: lines that start with ``[colorgan]`` (the
-    epoch lines of training, a run resuming, the calibrated strength) go on to ``stream`` as they come;
+    epoch lines of training, a run resuming, the calibrated gain) go on to ``stream`` as they come;
     the rest (configs, shapes) stays in the executed notebook only."""
 
     PREFIX = "[colorgan]"

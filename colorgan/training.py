@@ -214,9 +214,9 @@ def make_datasets(config, drop_remainder=False):
 
 def start_from(model, path):
     """Fine-tuning: the generator (and its moving average) starts from a saved generator's weights."""
-    from colorgan import inference
+    from colorgan import colorizers
 
-    source = inference.load_generator(resolve(path))
+    source = colorizers.load_generator(resolve(path))
     try:
         model.generator.set_weights(source.get_weights())
     except ValueError as error:
@@ -243,20 +243,20 @@ def calibrate(folder, config=None, verbose=1):
 
     ``config``: the run's (default: its config.json, with today's defaults for names it lacks).
     """
-    from colorgan import inference
+    from colorgan import colorizers
     from colorgan.data.layout import original_photos, split_folder
 
     folder = runs.folder_of(folder)
     saved = runs.read_config(folder)
     config = {**DEFAULTS, **(config or {name: value for name, value in saved.items() if name in DEFAULTS})}
 
-    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
+    generator = colorizers.load_generator(folder / runs.GENERATOR_NAME)
     photos = calibration.calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
     originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
     sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
     chosen, table = calibration.calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
                                                    margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
-    runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"],
+    runs.write_gain(folder, chosen["gain"], working_size=chosen["working_size"],
                         rule=calibration.__doc__.split("\n\n")[2].replace("\n", " "), photos=len(photos),
                         originals=originals, table=table)
     if verbose:

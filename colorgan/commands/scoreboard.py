@@ -1,7 +1,7 @@
 """Compare generators on the same held-out photos: a Markdown table (gray first) and one picture.
 
 Each generator is given as LABEL=PATH (a generator.keras inside its run folder); its CPU-minutes
-come from the run's history.csv, its color strength from the run's calibration.
+come from the run's history.csv, its gain and working size from the run's calibration.
 Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
 "L1 only=models/sb_l1/generator.keras" "classification=models/cpu/generator.keras"``.
 """
