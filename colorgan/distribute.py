@@ -5,7 +5,7 @@ when asked for (``cluster="slurm"``, ``colorgan train --cluster slurm``), the ta
 step. With more than one task, training runs under ``tf.distribute.MultiWorkerMirroredStrategy``:
 
 - every worker runs the same code; ``batch_size`` is the global batch, split evenly over all replicas
-  (BatchNorm is synchronized across them, ``models._batch_norm``), so a step on N workers is a step
+  (BatchNorm is synchronized across them, ``models.batch_norm_layer``), so a step on N workers is a step
   on one device with the same batch;
 - each worker keeps its slice of every global batch (``for_workers``, DATA sharding);
 - the chief (task ``chief``, else ``worker`` 0) alone writes the run folder; the others write the
