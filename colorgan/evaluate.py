@@ -49,10 +49,7 @@ def list_photos(data_dir, max_images=None, seed=0):
     paths = images.find_images(data_dir)
     if not paths:
         raise ValueError(f"no image files in {data_dir}")
-    if max_images and max_images < len(paths):
-        chosen = np.random.default_rng(seed).choice(len(paths), size=max_images, replace=False)
-        paths = [paths[i] for i in sorted(chosen)]
-    return paths
+    return images.sample(paths, max_images, seed)
 
 
 def evaluate(colorizer, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0):

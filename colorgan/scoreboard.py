@@ -7,8 +7,6 @@ picture shows the same photos as columns: gray, then one row per generator, then
 
 from pathlib import Path
 
-import numpy as np
-
 from colorgan import colorizers, evaluate, images, inference, plots, runs
 
 COLUMNS = ("PSNR", "CIEDE2000", "colorfulness (truth)", "ab explained", "CPU-min")
@@ -55,8 +53,7 @@ def markdown(rows):
 
 def picture(entries, photo_paths, path, count=8, seed=0):
     """The same ``count`` photos (a seeded choice) as columns: gray, each generator, truth. Saved to ``path``."""
-    chosen = [photo_paths[i] for i in sorted(np.random.default_rng(seed).choice(len(photo_paths), count,
-                                                                                replace=False))]
+    chosen = images.sample(photo_paths, count, seed)
     truths = [images.read_rgb(photo) for photo in chosen]
     grays = [evaluate.gray_version(photo) for photo in truths]
     rows, titles = [grays], ["gray input"]
