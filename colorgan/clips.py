@@ -9,6 +9,7 @@ measured along the true motion, the same for every way of colorizing (``compare`
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import av
 import cv2
 import numpy as np
 
@@ -102,8 +103,6 @@ def compare(colorizer, clip, batch_size=8):
 
 def write_clip(frames, path, fps=Fraction(25), audio_hz=440.0, sample_rate=48000):
     """Write uint8 RGB frames as an H.264 film with a sine tone as its sound (AAC); no tone if ``audio_hz`` is None."""
-    import av
-
     with av.open(str(path), "w") as writer:
         stream = writer.add_stream("libx264", rate=Fraction(fps), options={"crf": "12", "preset": "veryfast"})
         stream.height, stream.width = frames[0].shape[:2]

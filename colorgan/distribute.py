@@ -28,6 +28,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from colorgan import checkpoint
+
 CLUSTERS = ("auto", "slurm")  # auto: TF_CONFIG when it names more than one task, else this machine
 SLURM_PORT = 8888  # the first port of a Slurm task (the next tasks on a node take the next ports)
 
@@ -154,8 +156,6 @@ def stop_when_a_worker_is_lost(strategy, state_path):
     except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
         if not is_multi_worker(strategy):
             raise
-        from colorgan import checkpoint
-
         where = f"after epoch {checkpoint.read_meta(state_path)['epoch']}" if Path(state_path).is_file() else \
             "from the start (no checkpoint yet)"
         reason = next((line for line in str(error).splitlines() if "unhealthy" in line), type(error).__name__)

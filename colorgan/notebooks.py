@@ -111,7 +111,7 @@ def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=N
         ValueError: for a name in the profile or ``overrides`` that no notebook declares.
         NotebookFailed: a notebook stopped with an error (one line: the notebook, the error, where the traceback is).
     """
-    import papermill
+    import papermill  # here: it loads Jupyter's client and nbformat, which listing the parameters does not need
 
     profile, overrides, known = load_params(params_file) if params_file else {}, overrides or {}, known_parameters()
     check_parameters(profile, known, where=str(params_file))

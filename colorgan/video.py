@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from tqdm import tqdm
 
 from colorgan import colorizers, inference, temporal
 
@@ -181,8 +182,6 @@ def _progress(progress, video_in, reader, source):
         return None, progress
     if not progress:
         return None, lambda count: None
-    from tqdm import tqdm
-
     total = video_in.frames or None  # MP4 and MOV store the count; other containers: from the duration
     if total is None and reader.duration and video_in.average_rate:
         total = round(reader.duration / 1e6 * float(video_in.average_rate))

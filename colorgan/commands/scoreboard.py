@@ -6,9 +6,10 @@ Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test
 "L1 only=models/sb_l1/generator.keras" "classification=models/cpu/generator.keras"``.
 """
 
+import json
 import sys
 
-from colorgan.paths import BUILD_DIR
+from colorgan.paths import BUILD_DIR, from_cwd
 
 HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and scoreboard.jpg"
 
@@ -22,12 +23,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
-
-    from tqdm import tqdm
+    from tqdm import tqdm  # here, as every command's heavy imports (cli): --help answers at once
 
     from colorgan import evaluate, scoreboard
-    from colorgan.paths import from_cwd
 
     try:
         entries = []
