@@ -49,7 +49,15 @@ def list_photos(data_dir, max_images=None, seed=0):
     paths = images.find_images(data_dir)
     if not paths:
         raise ValueError(f"no image files in {data_dir}")
-    return images.sample(paths, max_images, seed)
+    return seeded_subset(paths, max_images, seed)
+
+
+def seeded_subset(items, count, seed=0):
+    """``count`` of ``items`` chosen by ``seed``, in their order; all of them when ``count`` is 0, None or more."""
+    if not count or count >= len(items):
+        return list(items)
+    chosen = np.random.default_rng(seed).choice(len(items), size=count, replace=False)
+    return [items[index] for index in sorted(chosen)]
 
 
 def evaluate(colorizer, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0):

@@ -118,15 +118,6 @@ def find_images(folder):
     return find_files(folder)[0]
 
 
-def sample(paths, count=None, seed=0):
-    """A seeded choice of ``count`` of ``paths``, in their order; all of them when ``count`` is None or not fewer."""
-    paths = list(paths)
-    if not count or count >= len(paths):
-        return paths
-    chosen = np.random.default_rng(seed).choice(len(paths), size=count, replace=False)
-    return [paths[index] for index in sorted(chosen)]
-
-
 # Signatures of the formats people's photos come in: a file that starts with one but will not open is a
 # damaged photo, not "not an image" (Pillow 12 fails some damaged JPEGs at open, Pillow 13 at decode).
 _SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"II*\x00": "TIFF",

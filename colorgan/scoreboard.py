@@ -53,7 +53,7 @@ def markdown(rows):
 
 def picture(entries, photo_paths, path, count=8, seed=0):
     """The same ``count`` photos (a seeded choice) as columns: gray, each generator, truth. Saved to ``path``."""
-    chosen = images.sample(photo_paths, count, seed)
+    chosen = evaluate.seeded_subset(photo_paths, count, seed)
     truths = [images.read_rgb(photo) for photo in chosen]
     grays = [evaluate.gray_version(photo) for photo in truths]
     rows, titles = [grays], ["gray input"]
