@@ -58,6 +58,8 @@ def resolve_model(model=None, models_dir=MODELS_DIR):
             f"downloaded from {url}"
         return download.download(model, cache_dir=model_cache_dir()), where
     path = Path(model).expanduser().absolute()  # typed by a user: relative to the current folder
+    if path == SHIPPED_GENERATOR:  # named by its path (notebook 04, a script): still the shipped one
+        return path, "the generator shipped with colorgan"
     if path.is_dir() and (path / runs.GENERATOR_NAME).is_file():  # a run folder: its chosen generator
         return path / runs.GENERATOR_NAME, "given"
     return path, "given"
