@@ -43,7 +43,7 @@ class Colorizer:
     @classmethod
     def of(cls, generator):
         """A Colorizer as it is; a bare network with the defaults (gain 1, working size 256)."""
-        return generator if isinstance(generator, cls) else cls(generator)
+        return generator if isinstance(generator, cls) else cls(generator, engine=_engine_of(generator))
 
     def gain_at(self, color_strength=1.0):
         """The gain on ab that colorizing applies: the calibrated gain times the user's ``color_strength``."""
@@ -68,8 +68,11 @@ def load(model=None, engine="tensorflow"):
     path, source = shipped.resolve_model(model)
     generator = load_generator(path, engine)
     gain, working_size = read_settings(path)
-    engine = "onnx" if isinstance(generator, engines.OnnxGenerator) else "tensorflow"
-    return Colorizer(generator, gain, working_size, engine, Path(path).expanduser().absolute(), source)
+    return Colorizer(generator, gain, working_size, _engine_of(generator), Path(path).expanduser().absolute(), source)
+
+
+def _engine_of(generator):
+    return "onnx" if isinstance(generator, engines.OnnxGenerator) else "tensorflow"
 
 
 def read_settings(path):
