@@ -60,7 +60,7 @@ def main():
     from colorgan import inference, metrics
 
     pairs = photos()
-    joined = [[inference._join(lightness, ab, gain) for gain in GAINS] for _, lightness, ab in pairs]
+    joined = [[inference.join(lightness, ab, gain) for gain in GAINS] for _, lightness, ab in pairs]
 
     def old_way():
         return [[old_scores(prediction, truth) for prediction in row] for (truth, _, _), row in zip(pairs, joined, strict=True)]

@@ -113,7 +113,7 @@ def stages(repeats=3):
         network_input, (h, w) = inference._network_input(lightness, WORKING_SIZE, WORKING_SIZE)
         ab = np.asarray(generator.predict_on_batch(network_input[None, ..., None]))[0, :h, :w]
         marks.append(time.perf_counter())
-        colored = inference._join(lightness, ab)
+        colored = inference.join(lightness, ab)
         marks.append(time.perf_counter())
         cv2.imwrite(str(common.RESULTS_DIR / "colorized_stages.jpg"), cv2.cvtColor(colored, cv2.COLOR_RGB2BGR),
                     [cv2.IMWRITE_JPEG_QUALITY, 95])

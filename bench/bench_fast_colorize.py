@@ -76,7 +76,7 @@ def _colorize(inputs, engine, out):
 
 def _startup(engine):
     """Seconds to import an engine and load the shipped generator into it, in a fresh process."""
-    code = f"from colorgan import inference; inference.load_generator({MODEL!r}, engine={engine!r})"
+    code = f"from colorgan import colorizers; colorizers.load({MODEL!r}, engine={engine!r})"
     return _seconds([sys.executable, "-c", code], env={"XDG_CACHE_HOME": str(CACHE)})
 
 
@@ -86,12 +86,12 @@ def warm_one_by_one(photos, engine):
 
     import colorgan
 
-    generator = colorgan.load_generator(MODEL, engine=engine)
+    colorizer = colorgan.load_colorizer(MODEL, engine=engine)
     out = common.RESULTS_DIR / f"one_by_one_{engine}"
     out.mkdir(parents=True, exist_ok=True)
 
     def once(photo):
-        rgb = colorgan.colorize(generator, photo)
+        rgb = colorgan.colorize(colorizer, photo)
         cv2.imwrite(str(out / photo.name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
 
     once(photos[0])  # warm-up: the first call builds the graph
@@ -104,22 +104,24 @@ def warm_one_by_one(photos, engine):
 def stage_seconds(photo, repeats=3):
     """CPU seconds of each stage of one photo, on one core (OpenCV and ONNX Runtime on one thread): median of
     ``repeats``. A folder on every core cannot take less per photo than their sum divided by the cores."""
+    import dataclasses
+
     import cv2
 
-    from colorgan import batch, color, engines, images, inference, photofile
+    from colorgan import batch, color, colorizers, engines, images, inference, photofile
 
     cv2.setNumThreads(1)
     out = common.RESULTS_DIR / "stages_out"
     out.mkdir(parents=True, exist_ok=True)
     onnx = engines.OnnxGenerator(MODEL, threads=1)
-    onnx.working_size = inference.load_generator(MODEL, engine="onnx").working_size
-    working_size, side = inference.network_geometry(onnx)
+    colorizer = dataclasses.replace(colorizers.load(MODEL, engine="onnx"), generator=onnx)  # its working size
+    working_size, side = inference.network_geometry(colorizer)
     extras = photofile.read_extras(photo)
     rgb = images.read_rgb(photo)
     lightness = color.lightness_u8(rgb)
     network_input, (h, w) = inference._network_input(lightness, working_size, side)
     ab = inference.run_network(onnx, [network_input])[0, :h, :w]
-    colored = inference._join(lightness, ab, 1.0)
+    colored = inference.join(lightness, ab, 1.0)
 
     def write():
         batch.write_rgb(colored, out / photo.name, extras)
@@ -132,7 +134,7 @@ def stage_seconds(photo, repeats=3):
         f"L shrunk to the network's {side}x{side} (inference._network_input)":
             lambda: inference._network_input(lightness, working_size, side),
         "the network, onnx (1 thread)": lambda: inference.run_network(onnx, [network_input]),
-        "upsample ab + Lab -> RGB at full resolution (inference._join)": lambda: inference._join(lightness, ab, 1.0),
+        "upsample ab + Lab -> RGB at full resolution (inference.join)": lambda: inference.join(lightness, ab, 1.0),
         "encode a JPEG (quality 95), write it atomically, ledger line (batch.write_rgb)": write,
     }
     seconds = {}

@@ -75,9 +75,9 @@ def measure(generator, way, label):
 
 def measure_all():
     """In one fresh process (TensorFlow loaded once): every way at every size, after a warm-up."""
-    from colorgan import inference, shipped
+    from colorgan import colorizers, shipped
 
-    generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
+    generator = colorizers.load(shipped.SHIPPED_GENERATOR)
     measure(generator, "stable", "480p")  # warm-up: the generator's first calls, the codecs' first use
     rows = []
     for label in SIZES:
@@ -139,9 +139,9 @@ def real_clip():
 def stability():
     import numpy as np
 
-    from colorgan import clips, inference, shipped
+    from colorgan import clips, colorizers, shipped
 
-    generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
+    generator = colorizers.load(shipped.SHIPPED_GENERATOR)
     source, pairs = photo_pairs()
     results = []
     for first, second in pairs:

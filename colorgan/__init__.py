@@ -2,7 +2,8 @@
 
 The package is thin: ``color`` (the Lab convention), ``images`` (reading any photo),
 ``data`` (preparation and the tf.data pipeline), ``models`` (U-Net and PatchGAN),
-``gan`` (the Pix2Pix keras.Model), ``inference``, ``batch`` (folders of photos), ``video`` (films) and ``metrics``.
+``gan`` (the Pix2Pix keras.Model), ``colorizers`` (a generator with its calibrated settings, one loader),
+``inference``, ``batch`` (folders of photos), ``video`` (films) and ``metrics``.
 Heavy modules are imported on first use so ``import colorgan`` and ``colorgan --help`` stay fast.
 """
 
@@ -10,18 +11,20 @@ import importlib
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it (imported lazily, PEP 562).
+# Public name -> (module that defines it, its name there), imported lazily (PEP 562).
 _LAZY = {
-    "load_generator": "colorgan.inference",
-    "colorize": "colorgan.inference",
-    "colorize_files": "colorgan.batch",
-    "colorize_video": "colorgan.video",
+    "load_colorizer": ("colorgan.colorizers", "load"),
+    "load_generator": ("colorgan.colorizers", "load_generator"),
+    "colorize": ("colorgan.inference", "colorize"),
+    "colorize_files": ("colorgan.batch", "colorize_files"),
+    "colorize_video": ("colorgan.video", "colorize_video"),
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'colorgan' has no attribute {name!r}")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from colorgan import batch, images, inference, shipped
+from colorgan import batch, colorizers, images
 
 # Set before Gradio is imported: it reads them at import time (analytics, Hugging Face Hub telemetry).
 OFFLINE_ENVIRONMENT = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
@@ -48,13 +48,13 @@ def preview(rgb, side=PREVIEW_SIDE):
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def colorize_uploads(generator, paths, color_strength=1.0, working_size=None, out_dir=None):
+def colorize_uploads(colorizer, paths, color_strength=1.0, working_size=None, out_dir=None):
     """Colorize uploaded files into a new folder; returns (report, [(source, destination)], zip path or None).
 
-    ``working_size=None``: the generator's own (its calibrated one). The zip holds every colorized photo.
+    ``working_size=None``: the colorizer's own (its calibrated one). The zip holds every colorized photo.
     """
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="colorgan-app-"))
-    report = batch.colorize_files(generator, [str(path) for path in paths], out_dir, working_size=working_size,
+    report = batch.colorize_files(colorizer, [str(path) for path in paths], out_dir, working_size=working_size,
                                   color_strength=color_strength)
     written = set(report.written)
     pairs = [(Path(path), batch.output_path(Path(path).name, out_dir)) for path in paths]
@@ -81,10 +81,10 @@ def before_after(pair):
     return preview(images.read_rgb(source)), preview(images.read_rgb(destination))
 
 
-def build(generator, model_label):
-    """The page as a ``gradio.Blocks``; ``model_label`` says which generator it runs."""
+def build(colorizer, model_label):
+    """The page as a ``gradio.Blocks`` colorizing with ``colorizer``; ``model_label`` says which generator it runs."""
     gr = import_gradio()
-    default_size = int(generator.working_size)
+    default_size = int(colorizer.working_size)
     with gr.Blocks(title="colorgan", analytics_enabled=False) as page:
         gr.Markdown(f"# colorgan\n{INTRO}")
         pairs_state = gr.State([])
@@ -109,7 +109,7 @@ def build(generator, model_label):
         def colorize_all(paths, color_strength, working_size):
             if not paths:
                 return [], None, [], None, "Drop one or more photos first."
-            report, pairs, archive = colorize_uploads(generator, paths, color_strength, int(working_size))
+            report, pairs, archive = colorize_uploads(colorizer, paths, color_strength, int(working_size))
             shown = before_after(pairs[0]) if pairs else None
             thumbnails = [(preview(images.read_rgb(destination), 256), destination.name) for _, destination in pairs]
             files = [str(archive)] + [str(destination) for _, destination in pairs] if archive else None
@@ -136,10 +136,9 @@ def launch(model=None, host=HOST, port=None, share=False, **launch_options):
     unless ``prevent_thread_lock=True``.
     """
     gr = import_gradio()
-    model_path, where = shipped.resolve_model(model or shipped.SHIPPED_GENERATOR)
-    generator = inference.load_generator(model_path)
-    label = "the generator shipped with colorgan" if model is None else f"{model_path} ({where})"
-    page = build(generator, label)
+    colorizer = colorizers.load(model)
+    label = "the generator shipped with colorgan" if model is None else f"{colorizer.path} ({colorizer.source})"
+    page = build(colorizer, label)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],  # no Google Fonts request
                               font_mono=["ui-monospace", "monospace"])
     page.launch(server_name=host, server_port=port, share=share or None, theme=theme, **launch_options)

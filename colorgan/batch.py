@@ -200,15 +200,15 @@ def colorize_files(generator, inputs, out_dir, overwrite=False, batch_size=8, wo
     """Colorize photo and video files and folders (recursive) into ``out_dir`` at full resolution; returns the Report.
 
     Args:
-        generator: as ``inference.colorize_batch`` (``inference.load_generator``).
+        generator: a ``colorizers.Colorizer`` (``colorizers.load``), as ``inference.colorize_batch`` takes.
         overwrite: redo photos whose output already exists (an input is never overwritten).
         progress: optional callable(n) told how many files were just handled (a tqdm ``update``).
         max_pixels: larger photos are refused (decompression bombs); raise it for big scans on purpose.
             Photos between reading and writing hold at most ``pipeline.PIXELS_IN_FLIGHT`` (a photo above it
             goes alone), so memory stays bounded.
         stable, video_progress: for films, ``video.colorize_video``'s ``stable`` and ``progress``.
-        colorize_options: ``color_strength`` and ``color_gain``, as ``inference.colorize_batch`` takes them
-            (and ``video.colorize_video``).
+        colorize_options: ``color_strength``, as ``inference.colorize_batch`` takes it (and
+            ``video.colorize_video``).
     """
     from colorgan import pipeline
 

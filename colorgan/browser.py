@@ -13,6 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
+from skimage import data
+
+from colorgan import app, quiet
+
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage")
@@ -36,7 +41,7 @@ def browser_path():
 
 def chromium(width=1280, height=900):
     """A headless Chromium WebDriver; the caller quits it. Its profile folder goes when Python exits."""
-    from selenium import webdriver
+    from selenium import webdriver  # selenium is optional (missing() says so): imported where it is used
     from selenium.webdriver.chrome.service import Service
 
     os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium Manager's usage statistics: off
@@ -73,11 +78,6 @@ def upload_and_wait(driver, paths, timeout=120):
 
 def app_screenshot(path, port=7861, samples=("astronaut", "coffee", "chelsea")):
     """The README's picture: the app after colorizing gray copies of scikit-image's sample photos."""
-    import cv2
-    from skimage import data
-
-    from colorgan import app
-
     with tempfile.TemporaryDirectory(prefix="colorgan-screenshot-") as folder:
         photos = []
         for name in samples:
@@ -98,8 +98,6 @@ def app_screenshot(path, port=7861, samples=("astronaut", "coffee", "chelsea")):
 
 
 if __name__ == "__main__":
-    from colorgan import quiet
-
     quiet.quiet_tensorflow()
     why = missing()
     if why:

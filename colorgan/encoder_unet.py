@@ -24,7 +24,7 @@ def _conv_block(x, filters, name, dtype):
     for index in (1, 2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal",
                           name=f"{name}_conv{index}", dtype=dtype)(x)
-        x = models._batch_norm(f"{name}_norm{index}", dtype)(x)
+        x = models.batch_norm_layer(f"{name}_norm{index}", dtype)(x)
         x = layers.ReLU(name=f"{name}_relu{index}", dtype=dtype)(x)
     return x
 
@@ -48,7 +48,7 @@ def build_generator(pretrained=True, dtype=None, bin_centres=None, temperature=N
         x = _conv_block(x, filters, name, dtype)  # strides 16, 8, 4, 2: (B, H/2, W/2, 48) at the end
 
     if bin_centres is not None:
-        outputs = models._classification_head(x, DECODER_FILTERS[-1], bin_centres, temperature, dtype)
+        outputs = models.classification_head(x, DECODER_FILTERS[-1], bin_centres, temperature, dtype)
     else:
         # Zero-initialized: the run starts from gray (ab = 0) instead of saturated tanh outputs.
         x = layers.Conv2D(2, 3, padding="same", kernel_initializer="zeros", name="output_conv", dtype="float32")(x)

@@ -85,7 +85,7 @@ class OnnxGenerator:
     engine = "onnx"
 
     def __init__(self, path, cache=None, threads=None):
-        import onnxruntime
+        import onnxruntime  # here: engines is imported by `colorgan --help`, and installed() only looks it up
 
         options = onnxruntime.SessionOptions()
         # Threads that spin while waiting for the next call would take the core that decodes and encodes photos.

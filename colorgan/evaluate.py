@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorgan import color, images, inference, metrics
+from colorgan import color, colorizers, images, inference, metrics, runs
 from colorgan.paths import resolve
 
 LABELS = {
@@ -32,7 +32,7 @@ def gray_version(rgb):
 
 def default_data_dir(model_path):
     """<prepared_dir>/val of the run that produced ``model_path`` (from the config.json beside it)."""
-    config = inference.run_config(model_path)
+    config = runs.read_config(model_path)
     if not config:
         raise ValueError(f"no config.json beside {model_path} to find its validation photos; pass --data DIR")
     prepared_dir = config.get("prepared_dir")
@@ -60,29 +60,28 @@ def seeded_subset(items, count, seed=0):
     return [items[index] for index in sorted(chosen)]
 
 
-def evaluate(generator, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0,
-             color_gain=None):
+def evaluate(colorizer, photo_paths, working_size=None, batch_size=8, progress=None, color_strength=1.0):
     """Colorize the gray versions of ``photo_paths`` and score them and gray itself against the real photos.
 
     Args:
         progress: optional callable(n) told how many photos were just done (a tqdm ``update``).
-        color_strength, color_gain: as ``inference.colorize_batch`` (default: the run's calibrated colors).
+        colorizer, color_strength, working_size: as ``inference.colorize_batch`` (default: the calibrated colors).
 
     Returns:
         {"n_images", "ab_explained" (1 - ab MSE / gray's), "model": {metric: mean}, "gray": {metric: mean},
         "real_colorfulness",
         "per_image": [{"file", "model": {...}, "gray": {...}}], "skipped": [{"file", "reason"}]}.
     """
-    gain = inference.effective_gain(generator, color_strength, color_gain)
-    return evaluate_gains(generator, photo_paths, [gain], working_size, batch_size, progress)[0]
+    gain = colorizers.Colorizer.of(colorizer).gain_at(color_strength)
+    return evaluate_gains(colorizer, photo_paths, [gain], working_size, batch_size, progress)[0]
 
 
-def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=8, progress=None,
+def evaluate_gains(colorizer, photo_paths, gains, working_size=None, batch_size=8, progress=None,
                    metric_names=None, max_side=None, workers=None):
-    """``evaluate`` at each gain on ab (not scaled by the run's calibrated one) -> one result per gain.
+    """``evaluate`` at each gain on ab (not scaled by the colorizer's calibrated one) -> one result per gain.
 
     The photos are read, the generator run and gray scored once; only joining and scoring repeat per
-    gain, since a gain scales the network's ab after the network (as ``inference._join`` applies it).
+    gain, since a gain scales the network's ab after the network (as ``inference.join`` applies it).
     ``metric_names``: the metrics to compute (default: all; ``ab_mse`` is always among them).
     ``max_side``: photos longer than this are first reduced to it (area averaging), so a folder of
     camera originals costs what photos of that size do (default: as they are). ``workers``: threads
@@ -95,7 +94,7 @@ def evaluate_gains(generator, photo_paths, gains, working_size=None, batch_size=
     with scoring_pool(workers) as pool:
         for start in range(0, len(photo_paths), batch_size):
             batch = Truths.read(photo_paths[start:start + batch_size], metric_names, max_side, pool)
-            predicted = inference.predict_ab(generator, batch.grays, working_size=working_size, batch_size=batch_size)
+            predicted = inference.predict_ab(colorizer, batch.grays, working_size=working_size, batch_size=batch_size)
             for scores, more in zip(per_gain, batch.score(predicted, gains, pool), strict=True):
                 scores += more
             scored.extend(batch)  # names and gray's scores only: the photos themselves are let go
@@ -148,7 +147,7 @@ class Truths:
         """``predicted``: ``inference.predict_ab`` of ``grays`` -> for each gain, each photo's scores."""
         def at_gains(photo, lab, prediction):
             lightness, ab = prediction
-            return [metrics.image_metrics(inference._join(lightness, ab, gain), photo, self.metric_names, lab)
+            return [metrics.image_metrics(inference.join(lightness, ab, gain), photo, self.metric_names, lab)
                     for gain in gains]
 
         per_photo = list(_map(pool, at_gains, self.photos, self.labs, predicted))

@@ -1,99 +1,27 @@
-"""Colorize any photo with a saved generator: any size, aspect ratio and mode, at full resolution.
+"""Colorize any photo with a Colorizer (``colorizers``): any size, aspect ratio and mode, at full resolution.
 
-The generator only sees L at its working resolution (the long side resized to ``image_size``,
-padded by reflection to a square it accepts); its ab is upsampled to the photo's own size and
+The generator only sees L at the colorizer's working size (the long side resized to it, padded by
+reflection to a square it accepts); its ab is upsampled to the photo's own size and
 joined with the photo's full-resolution L, so detail and brightness are the input's own and
 only the color comes from the network. The full-resolution color math is ``color.lightness_u8``
 and ``color.lab_to_rgb_u8`` (NumPy/OpenCV), so a 12-megapixel photo takes well under a second.
 """
 
-import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from colorgan import color, images, modelfile, runs
+from colorgan import color, colorizers, images
 
-DEFAULT_IMAGE_SIZE = 256  # the paper's working resolution, used when no config.json sits beside the model
 STRIP_ROWS = 64  # rows of a photo joined with their colors at a time: memory, and a strip's Lab stays in cache
-
-
-class ModelError(ValueError):
-    """A generator file that cannot be used, with the file and the reason in the message."""
-
-
-def run_config(path):
-    """config.json of the run folder beside a .keras file, or {} when there is none."""
-    try:
-        return runs.read_config(Path(path).parent)
-    except runs.RunError as error:
-        raise ModelError(str(error)) from None
-
-
-def load_generator(path=None, engine="tensorflow"):
-    """Load a saved generator (.keras, safe mode on) and remember its working image size.
-
-    With no ``path``: the generator shipped with colorgan (``shipped``); a run is used only when named.
-    The archive's config.json is checked before Keras reads it (``modelfile.check_config``).
-    ``engine`` (``engines``): ``tensorflow`` (default) gives the Keras model, under Keras' backend;
-    ``onnx`` or ``auto`` (ONNX Runtime when installed) a callable that colorizes the same without
-    TensorFlow's start-up, as ``colorgan colorize`` does.
-
-    The working size is the calibrated one (stored in the file, or color_strength.json beside it), else
-    ``image_size`` from its config.json (default 256); it is kept as ``generator.working_size`` for
-    ``colorize``, and the run's calibrated color gain (default 1) as ``generator.color_gain``.
-
-    Raises:
-        ModelError: naming the file, if it is missing, not a Keras file, corrupt, or not an
-            L -> ab generator (input 1 channel, output 2 channels).
-    """
-    from colorgan import engines, shipped
-
-    if path is None:
-        path, _ = shipped.resolve_model()
-    path = Path(path).expanduser().absolute()  # relative to the current folder, as any path a user gives
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise ModelError(f"{path}: not a Keras model file (expected a .keras zip archive saved by model.save)")
-    try:
-        modelfile.check_config(path)
-    except modelfile.ModelFileError as error:
-        raise ModelError(str(error)) from None
-    try:
-        generator = engines.load_network(path, engine) or _load_keras(path)
-    except engines.EngineError:
-        raise
-    except Exception as error:  # Keras raises many types for a damaged archive; all mean the same here
-        raise ModelError(f"{path}: corrupt or unreadable Keras model: {type(error).__name__}: {error}") from None
-    input_shape, output_shape = tuple(generator.input_shape), tuple(generator.output_shape)
-    if len(input_shape) != 4 or input_shape[-1] != 1 or len(output_shape) != 4 or output_shape[-1] != 2:
-        raise ModelError(f"{path}: incompatible model: a colorization generator maps (batch, H, W, 1) L to "
-                         f"(batch, H, W, 2) ab, but this one maps {input_shape} to {output_shape}")
-    try:
-        generator.color_gain, calibrated_size = runs.read_calibration(path)
-    except runs.RunError as error:
-        raise ModelError(str(error)) from None
-    generator.working_size = calibrated_size or int(run_config(path).get("image_size", DEFAULT_IMAGE_SIZE))
-    return generator
-
-
-def _load_keras(path):
-    import keras
-
-    from colorgan import shipped
-
-    generator = keras.models.load_model(path, compile=False, safe_mode=True)
-    if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
-        generator = shipped.with_policy(generator, "float32", path)
-    return generator
 
 
 def size_multiple(generator):
     """Height and width the generator accepts are multiples of this: 2 ** (its stride-2 levels)."""
     if hasattr(generator, "size_multiple"):  # an engines.OnnxGenerator knows it from its graph
         return generator.size_multiple
+    # A Keras network: Keras is loaded already. Not at the top, so that the onnx engine never imports it.
     import keras
 
     from colorgan import models
@@ -192,7 +120,7 @@ def _join_in_strips(lab_to_rgb, lightness, ab_small, gain):
     return rgb
 
 
-def _join(lightness, ab_small, gain=1.0):
+def join(lightness, ab_small, gain=1.0):
     """Full-resolution L (H, W) and predicted ab (h, w, 2) in [-1, 1], times ``gain`` -> uint8 RGB (H, W, 3)."""
     return _join_in_strips(color.lab_to_rgb_u8, lightness, ab_small, gain)
 
@@ -206,40 +134,35 @@ def _is_16_bit_rgb(photo):
     return isinstance(photo, np.ndarray) and photo.dtype == np.uint16 and photo.ndim == 3 and photo.shape[-1] == 3
 
 
-def effective_gain(generator, color_strength=1.0, gain=None):
-    """The gain on ab that colorizing applies: the run's calibrated gain (``generator.color_gain``, or
-    ``gain`` when given) times the user's ``color_strength`` (0: the gray photo, 1: calibrated)."""
-    if color_strength is None:
-        color_strength = 1.0
-    if not np.isfinite(color_strength) or color_strength < 0:
-        raise ValueError(f"color_strength must be a number >= 0 (0: gray, 1: calibrated), got {color_strength}")
-    calibrated = getattr(generator, "color_gain", 1.0) if gain is None else gain
-    return float(calibrated) * float(color_strength)
-
-
-def predict_ab(generator, photos, working_size=None, batch_size=8):
+def predict_ab(colorizer, photos, working_size=None, batch_size=8):
     """The generator's ab for several photos, before any gain -> [(L (H, W) uint8, ab (h, w, 2) in [-1, 1])].
 
+    ``colorizer``: a ``colorizers.Colorizer``, or a bare generator network (working size 256).
     All photos of a batch share one square network input, so a batch goes through the generator in one
-    call; each ab is cropped to the box its photo occupies at the working size (``_join`` scales it up).
+    call; each ab is cropped to the box its photo occupies at the working size (``join`` scales it up).
     """
-    working_size, side = network_geometry(generator, working_size)
+    colorizer = colorizers.Colorizer.of(colorizer)
+    working_size, side = network_geometry(colorizer, working_size)
     results = []
     photos = list(photos)
     for start in range(0, len(photos), batch_size):
         lightness = [color.lightness_u8(to_rgb_u8(photo)) for photo in photos[start:start + batch_size]]
         inputs, boxes = zip(*(_network_input(each, working_size, side) for each in lightness), strict=True)
-        ab = run_network(generator, inputs)
+        ab = run_network(colorizer.generator, inputs)
         results += [(each, ab[i, :h, :w]) for i, (each, (h, w)) in enumerate(zip(lightness, boxes, strict=True))]
     return results
 
 
-def network_geometry(generator, working_size=None):
-    """-> (the long side a photo is shrunk to, the side of the square the generator sees)."""
-    working_size = int(working_size or getattr(generator, "working_size", DEFAULT_IMAGE_SIZE))
+def network_geometry(colorizer, working_size=None):
+    """-> (the long side a photo is shrunk to, the side of the square the generator sees).
+
+    ``working_size``: this call's (default: the colorizer's own).
+    """
+    colorizer = colorizers.Colorizer.of(colorizer)
+    working_size = int(working_size or colorizer.working_size)
     if working_size < 1:
         raise ValueError(f"working_size must be a positive number of pixels, got {working_size}")
-    side = _network_side(generator, working_size)
+    side = _network_side(colorizer.generator, working_size)
     return min(working_size, side), side
 
 
@@ -248,39 +171,41 @@ def run_network(generator, inputs):
     # A direct call with concrete shapes: predict_on_batch retraces with relaxed (None) shapes after a few
     # sizes, which bilinear upsampling in a classification head cannot take.
     ab = generator(np.stack(inputs)[..., None], training=False)
-    if not isinstance(ab, np.ndarray):  # a Keras tensor: Keras is already imported, it converts its own
+    if not isinstance(ab, np.ndarray):  # a Keras tensor: Keras is imported already (not at the top: see size_multiple)
         import keras
 
         ab = keras.ops.convert_to_numpy(ab)
     return ab.astype(np.float32, copy=False)
 
 
-def colorize_batch(generator, photos, working_size=None, batch_size=8, color_strength=1.0, color_gain=None):
+def colorize_batch(colorizer, photos, working_size=None, batch_size=8, color_strength=1.0):
     """Colorize several photos (paths or arrays, any sizes) -> list of uint8 RGB, each of its input's size.
 
-    All photos share one square network input, so a batch goes through the generator in one call.
-    ``color_strength`` scales the calibrated colors (0: gray; see ``effective_gain``); ``color_gain``
-    replaces the run's calibrated gain. A uint16 RGB array (a restorer's 16-bit scan) comes back as uint16 RGB,
-    its L kept at 16 bits; everything else as uint8 RGB.
+    ``colorizer``: a ``colorizers.Colorizer`` (``colorizers.load``), or a bare generator network (gain 1,
+    working size 256). All photos share one square network input, so a batch goes through the generator in
+    one call. ``color_strength`` scales the calibrated gain (0: gray; ``Colorizer.gain_at``); ``working_size``
+    replaces the colorizer's for this call. A uint16 RGB array (a restorer's 16-bit scan) comes back as
+    uint16 RGB, its L kept at 16 bits; everything else as uint8 RGB.
     """
-    gain = effective_gain(generator, color_strength, color_gain)
+    colorizer = colorizers.Colorizer.of(colorizer)
+    gain = colorizer.gain_at(color_strength)
     photos = list(photos)
-    predicted = predict_ab(generator, photos, working_size, batch_size)
-    return [_join_16(photo, ab, gain) if _is_16_bit_rgb(photo) else _join(lightness, ab, gain)
+    predicted = predict_ab(colorizer, photos, working_size, batch_size)
+    return [_join_16(photo, ab, gain) if _is_16_bit_rgb(photo) else join(lightness, ab, gain)
             for photo, (lightness, ab) in zip(photos, predicted, strict=True)]
 
 
-def colorize(generator, image, working_size=None, color_strength=1.0):
+def colorize(colorizer, image, working_size=None, color_strength=1.0):
     """Colorize one photo (a path or an array, any size and mode) -> uint8 RGB (H, W, 3) of the input's size.
 
     Args:
-        generator: a keras generator L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1]
-            (``load_generator`` or ``models.build_generator``).
+        colorizer: a ``colorizers.Colorizer`` (``colorizers.load``: the generator and its calibrated gain
+            and working size), or a bare generator L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1]
+            (``models.build_generator``), colorized at gain 1 and working size 256.
         image: a file path, or an array (H, W), (H, W, 1), (H, W, 3), (H, W, 4): uint8, uint16
             or float in [0, 1].
-        working_size: the long side the network sees; default ``generator.working_size`` (set by
-            ``load_generator`` from the run's config.json) or 256.
+        working_size: the long side the network sees; default the colorizer's.
         color_strength: 1 (default) gives the run's calibrated colors, 0 the gray photo, 1.5 half
             again as strong.
     """
-    return colorize_batch(generator, [image], working_size=working_size, color_strength=color_strength)[0]
+    return colorize_batch(colorizer, [image], working_size=working_size, color_strength=color_strength)[0]

@@ -56,7 +56,7 @@ def _replicas_in_sync():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def _batch_norm(name, dtype):
+def batch_norm_layer(name, dtype):
     """BatchNorm with PyTorch's momentum; synchronized across replicas under a multi-device strategy,
     so a batch split over N devices is normalized exactly as it would be on one."""
     synchronized = _replicas_in_sync() > 1
@@ -70,7 +70,7 @@ def _down(x, filters, name, batch_norm=True, use_bias=None, dtype=None):
     x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_initializer(),
                       use_bias=use_bias, name=f"{name}_conv", dtype=dtype)(x)
     if batch_norm:
-        x = _batch_norm(f"{name}_norm", dtype)(x)
+        x = batch_norm_layer(f"{name}_norm", dtype)(x)
     return layers.LeakyReLU(0.2, name=f"{name}_relu", dtype=dtype)(x)
 
 
@@ -78,7 +78,7 @@ def _up(x, skip, filters, name, dropout_rate=0.0, dtype=None):
     """Decoder block: 4x4 transposed conv, stride 2 -> BatchNorm -> Dropout -> ReLU, then concat the skip."""
     x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_initializer(),
                                use_bias=False, name=f"{name}_conv", dtype=dtype)(x)
-    x = _batch_norm(f"{name}_norm", dtype)(x)
+    x = batch_norm_layer(f"{name}_norm", dtype)(x)
     if dropout_rate:
         # Dropout stays on at test time in the paper (its only noise source); Keras turns it off
         # outside training, which gives deterministic colorizations - what a user wants here.
@@ -125,7 +125,7 @@ def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=Non
         x = _up(x, skips[level], filters[level], f"up_{block + 1}", dropout_rate=rate, dtype=dtype)
 
     if bin_centres is not None:
-        return keras.Model(inputs, _classification_head(x, base_filters, bin_centres, temperature, dtype),
+        return keras.Model(inputs, classification_head(x, base_filters, bin_centres, temperature, dtype),
                            name="generator")
     # Last upsampling to full size, 2 channels (a, b); tanh matches ab / 110 in [-1, 1]. Float32 always.
     x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=_initializer(),
@@ -134,7 +134,7 @@ def build_generator(image_size=256, base_filters=64, dropout_rate=0.5, dtype=Non
     return keras.Model(inputs, outputs, name="generator")
 
 
-def _classification_head(x, base_filters, bin_centres, temperature, dtype):
+def classification_head(x, base_filters, bin_centres, temperature, dtype):
     """Half-size decoder features -> logits over Q ab bins -> annealed mean ab -> bilinear x2 to full size.
 
     As in Zhang et al. (whose network predicts at a quarter of the input size), the distribution is
@@ -185,7 +185,7 @@ def build_discriminator(base_filters=64, dtype=None):
     x = layers.ZeroPadding2D(1, name="pad_4", dtype=dtype)(x)  # (B, 34, 34, 256)
     x = layers.Conv2D(base_filters * 8, 4, strides=1, kernel_initializer=_initializer(), use_bias=False,
                       name="conv_4", dtype=dtype)(x)  # (B, 31, 31, 512)
-    x = _batch_norm("conv_4_norm", dtype)(x)
+    x = batch_norm_layer("conv_4_norm", dtype)(x)
     x = layers.LeakyReLU(0.2, name="conv_4_relu", dtype=dtype)(x)
     x = layers.ZeroPadding2D(1, name="pad_5", dtype=dtype)(x)  # (B, 33, 33, 512)
     logits = layers.Conv2D(1, 4, strides=1, kernel_initializer=_initializer(), name="logits",

@@ -78,7 +78,7 @@ class NotebookFailed(RuntimeError):
 
 class TalkingLines:
     """A file-like papermill writes the kernel's stdout to: lines that start with ``[colorgan]`` (the
-    epoch lines of training, a run resuming, the calibrated strength) go on to ``stream`` as they come;
+    epoch lines of training, a run resuming, the calibrated gain) go on to ``stream`` as they come;
     the rest (configs, shapes) stays in the executed notebook only."""
 
     PREFIX = "[colorgan]"
@@ -111,7 +111,7 @@ def run_notebooks(params_file=None, selection=None, output_dir=None, overrides=N
         ValueError: for a name in the profile or ``overrides`` that no notebook declares.
         NotebookFailed: a notebook stopped with an error (one line: the notebook, the error, where the traceback is).
     """
-    import papermill
+    import papermill  # here: it loads Jupyter's client and nbformat, which listing the parameters does not need
 
     profile, overrides, known = load_params(params_file) if params_file else {}, overrides or {}, known_parameters()
     check_parameters(profile, known, where=str(params_file))

@@ -61,7 +61,7 @@ class _Graph:
     """Nodes and constants of the ONNX graph being built; tensor names are the Keras layers' names."""
 
     def __init__(self):
-        from onnx import helper, numpy_helper
+        from onnx import helper, numpy_helper  # as h5py in read_keras_file: a cached conversion needs no onnx
 
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes, self.constants = [], []
@@ -257,7 +257,7 @@ def to_onnx(path):
     Raises:
         ExportError: naming the file and the layer, for a model with layers or wiring not converted here.
     """
-    from onnx import TensorProto, checker, helper
+    from onnx import TensorProto, checker, helper  # as in _Graph
 
     config, weights = read_keras_file(path)
     graph = _Graph()

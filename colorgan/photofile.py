@@ -155,7 +155,7 @@ def _with_png_chunks(png, extras):
 
 
 def _tiff(rgb, extras):
-    import tifffile  # comes with scikit-image
+    import tifffile  # comes with scikit-image; here, so colorizing to JPEG and PNG never loads it
 
     tags = [(tag, "s", 0, text.encode("ascii", "replace").decode(), True) for tag, text in extras.tags.items()]
     if extras.icc_profile:

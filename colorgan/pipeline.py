@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from PIL import Image
 
-from colorgan import color, images, inference
+from colorgan import color, colorizers, images, inference
 
 PIXELS_IN_FLIGHT = 48_000_000  # four 12 MP photos between reading and writing (~8 bytes a pixel at most)
 FAILURES = (images.ImageError, OSError)  # a photo that cannot be read or written; anything else is a bug
@@ -59,11 +59,12 @@ def _finish(write, index, join, ab, gain, context):
     write(index, inference._join_in_strips(lab_to_rgb, lightness, ab, gain), context)
 
 
-def colorize_each(generator, sources, read, write, batch_size=8, working_size=None, progress=None,
-                  pixels_in_flight=PIXELS_IN_FLIGHT, color_strength=1.0, color_gain=None):
+def colorize_each(colorizer, sources, read, write, batch_size=8, working_size=None, progress=None,
+                  pixels_in_flight=PIXELS_IN_FLIGHT, color_strength=1.0):
     """Colorize photos ``sources`` (paths), overlapped: ``read`` and ``write`` run in worker threads.
 
     Args:
+        colorizer: a ``colorizers.Colorizer`` (or a bare generator network: gain 1, working size 256).
         read: callable(index) -> (photo, context): uint8 RGB (or uint16 RGB: a 16-bit scan) and anything
             ``write`` needs back (the file's DPI, EXIF); raises images.ImageError or OSError.
         write: callable(index, rgb, context) that stores the colorized photo (uint8 RGB, uint16 for a
@@ -71,12 +72,13 @@ def colorize_each(generator, sources, read, write, batch_size=8, working_size=No
         batch_size: at most this many photos per network call (those read by then).
         progress: optional callable(n), called in this thread as each photo is written or has failed.
         pixels_in_flight: the memory budget (see the module's docstring).
-        color_strength, color_gain: as ``inference.colorize_batch``.
+        color_strength: as ``inference.colorize_batch`` (a multiplier on the colorizer's gain).
     Returns:
         {index: exception} for each photo that could not be read or written; other exceptions propagate.
     """
-    gain = inference.effective_gain(generator, color_strength, color_gain)
-    working_size, side = inference.network_geometry(generator, working_size)
+    colorizer = colorizers.Colorizer.of(colorizer)
+    gain = colorizer.gain_at(color_strength)
+    working_size, side = inference.network_geometry(colorizer, working_size)
     sources, failures, threads = list(sources), {}, workers()
     reading, finishing = [], []  # (index, pixels, future), oldest first
     budget = {"next": 0, "in_flight": 0}
@@ -116,7 +118,8 @@ def colorize_each(generator, sources, read, write, batch_size=8, working_size=No
                 else:
                     prepared.append((index, pixels, *future.result()))
             if prepared:
-                ab = inference.run_network(generator, [network_input for _, _, _, network_input, _, _ in prepared])
+                inputs = [network_input for _, _, _, network_input, _, _ in prepared]
+                ab = inference.run_network(colorizer.generator, inputs)
                 for i, (index, pixels, join, _, (h, w), context) in enumerate(prepared):
                     finishing.append((index, pixels, pool.submit(_finish, write, index, join, ab[i, :h, :w], gain,
                                                                  context)))

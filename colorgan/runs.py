@@ -5,7 +5,8 @@
         generator.keras        the chosen epoch's generator (``colorgan.selection``'s rule), float32
         selection.json         which epoch that is, with its validation figures and the rule
         generator_last.keras   the generator after the last completed epoch
-        color_strength.json    the calibrated gain on ab (and working size) that ``colorize`` applies by default
+        color_gain.json        the calibrated gain on ab and working size that ``colorize`` applies by default
+                               (``color_strength.json`` in runs calibrated before it was named for the gain)
         color_prior.npy        the training colors' distribution over ab bins (classification, l1_rebalanced)
         checkpoint/state.npz   both networks, both optimizers, moving average, epoch, step, random state
         samples/epoch_NNNN.png gray input / generated / real, every ``sample_every`` epochs
@@ -26,8 +27,9 @@ from colorgan.paths import MODELS_DIR, resolve
 CONFIG_NAME = "config.json"
 GENERATOR_NAME = "generator.keras"
 LAST_GENERATOR_NAME = "generator_last.keras"
-STRENGTH_NAME = "color_strength.json"
+GAIN_NAME = "color_gain.json"
 SELECTION_NAME = "selection.json"
+OLD_GAIN_NAME = "color_strength.json"  # the same file, as runs calibrated before the rename named it: still read
 PRIOR_NAME = "color_prior.npy"
 PRECISION_NAME = "precision.json"  # precision "auto": what the run measured and chose, so a resumed run keeps it
 CHECKPOINT_PATH = Path("checkpoint") / "state.npz"
@@ -113,7 +115,7 @@ def newest_generator(models_dir=MODELS_DIR):
 
 def read_calibration(path):
     """(gain, working size) calibrated for a generator: stored inside its .keras file (``modelfile``), else
-    in color_strength.json beside it (files saved before the archive carried it); (1.0, None) when none."""
+    in color_gain.json beside it (files saved before the archive carried it); (1.0, None) when none."""
     path = resolve(path)
     if path.is_file():
         try:
@@ -123,21 +125,28 @@ def read_calibration(path):
         if stored is not None:
             size = stored.get("working_size")
             return float(stored["gain"]), int(size) if size else None
-    strength_path = folder_of(path) / STRENGTH_NAME
-    if not strength_path.is_file():
+    gain_path = gain_file(path)
+    if gain_path is None:
         return 1.0, None
     try:
-        stored = json.loads(strength_path.read_text())
+        stored = json.loads(gain_path.read_text())
         size = stored.get("working_size")
         return float(stored["gain"]), int(size) if size else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise RunError(f"{strength_path}: unreadable color strength: {error}") from None
+        raise RunError(f"{gain_path}: unreadable calibrated gain: {error}") from None
 
 
-def write_strength(folder, gain, **details):
-    """Store the calibrated gain (and how it was chosen) in the run folder, and the gain and working size
-    inside its generator.keras, which carries them wherever it is copied or downloaded."""
-    path = Path(folder) / STRENGTH_NAME
+def gain_file(path):
+    """The calibrated-gain file of a run (folder or a file in it): color_gain.json, else the old
+    color_strength.json; None when the run has not been calibrated."""
+    folder = folder_of(path)
+    return next((folder / name for name in (GAIN_NAME, OLD_GAIN_NAME) if (folder / name).is_file()), None)
+
+
+def write_gain(folder, gain, **details):
+    """Store the calibrated gain (and how it was chosen) in the run folder's color_gain.json, and the gain
+    and working size inside its generator.keras, which carries them wherever it is copied or downloaded."""
+    path = Path(folder) / GAIN_NAME
     path.write_text(json.dumps({"gain": float(gain), **details}, indent=2) + "\n")
     generator = Path(folder) / GENERATOR_NAME
     if generator.is_file():

@@ -1,13 +1,13 @@
 """The scoreboard: several generators on the same held-out photos, gray first, as a table and one picture.
 
-Each row is ``colorgan.evaluate`` on the same photos (each generator at its run's calibrated color
-strength), plus the CPU-minutes its run trained for (``cpu_minutes`` of its history.csv). The
+Each row is ``colorgan.evaluate`` on the same photos (each generator at its run's calibrated gain
+and working size), plus the CPU-minutes its run trained for (``cpu_minutes`` of its history.csv). The
 picture shows the same photos as columns: gray, then one row per generator, then the truth.
 """
 
 from pathlib import Path
 
-from colorgan import evaluate, images, inference, plots, runs
+from colorgan import colorizers, evaluate, images, inference, plots, runs
 
 COLUMNS = ("PSNR", "CIEDE2000", "colorfulness (truth)", "ab explained", "CPU-min")
 
@@ -16,8 +16,8 @@ def score(entries, photo_paths, progress=None):
     """``entries``: [(label, generator path)] -> rows [{"label", "psnr", ...}], gray's row first."""
     rows, gray = [], None
     for label, path in entries:
-        generator = inference.load_generator(path)
-        result = evaluate.evaluate(generator, photo_paths, progress=progress)
+        colorizer = colorizers.load(path)
+        result = evaluate.evaluate(colorizer, photo_paths, progress=progress)
         if gray is None:
             gray = {"label": "leave it gray", "psnr": result["gray"]["psnr"], "ciede2000": result["gray"]["ciede2000"],
                     "colorfulness": 0.0, "truth": result["real_colorfulness"], "ab_explained": 0.0, "gain": 0.0,
@@ -29,8 +29,8 @@ def score(entries, photo_paths, progress=None):
             minutes = None  # not a run folder (e.g. the shipped generator): no training history
         rows.append({"label": label, "psnr": result["model"]["psnr"], "ciede2000": result["model"]["ciede2000"],
                      "colorfulness": result["model"]["colorfulness"], "truth": result["real_colorfulness"],
-                     "ab_explained": result["ab_explained"], "gain": generator.color_gain,
-                     "working_size": generator.working_size, "cpu_minutes": minutes,
+                     "ab_explained": result["ab_explained"], "gain": colorizer.gain,
+                     "working_size": colorizer.working_size, "cpu_minutes": minutes,
                      "n_images": result["n_images"]})
     return rows
 
@@ -58,7 +58,7 @@ def picture(entries, photo_paths, path, count=8, seed=0):
     grays = [evaluate.gray_version(photo) for photo in truths]
     rows, titles = [grays], ["gray input"]
     for label, model_path in entries:
-        rows.append(inference.colorize_batch(inference.load_generator(model_path), grays))
+        rows.append(inference.colorize_batch(colorizers.load(model_path), grays))
         titles.append(label)
     rows.append(truths)
     titles.append("truth")

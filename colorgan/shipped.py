@@ -2,7 +2,7 @@
 
 ``colorgan/pretrained/`` is a run folder in miniature (``colorgan.runs`` layout): ``generator.keras``
 with float16 weights (half the size in git and in the wheel), ``config.json`` (its working size),
-``color_strength.json`` (its calibrated gain) and ``MODEL_CARD.md``. ``load_generator`` turns it
+``color_gain.json`` (its calibrated gain and working size) and ``MODEL_CARD.md``. ``colorizers`` turns it
 back into a float32 model, so it computes exactly like the generator it was made from, within
 float16 rounding of the weights.
 
@@ -12,7 +12,12 @@ with its checksum verified, or ``newest``: the newest run (``models/*/generator.
 never picked up on its own: a 6-photo demo run must not replace the shipped generator without a word.
 """
 
+import json
+import shutil
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from colorgan import modelfile, runs
 from colorgan.data import download
@@ -53,6 +58,8 @@ def resolve_model(model=None, models_dir=MODELS_DIR):
             f"downloaded from {url}"
         return download.download(model, cache_dir=model_cache_dir()), where
     path = Path(model).expanduser().absolute()  # typed by a user: relative to the current folder
+    if path == SHIPPED_GENERATOR:  # named by its path (notebook 04, a script): still the shipped one
+        return path, "the generator shipped with colorgan"
     if path.is_dir() and (path / runs.GENERATOR_NAME).is_file():  # a run folder: its chosen generator
         return path / runs.GENERATOR_NAME, "given"
     return path, "given"
@@ -65,11 +72,7 @@ def with_policy(model, dtype, path=None):
     ``model.get_config()``, which imports TensorFlow whenever it is installed, even under the torch
     or JAX backend.
     """
-    import json
-    import zipfile
-
-    import keras
-    import numpy as np
+    import keras  # here: shipped is imported on colorize's fast path, which may never need Keras
 
     if path is None:
         config = model.get_config()
@@ -90,11 +93,8 @@ def is_compact(model):
 
 
 def export_compact(generator_path, out_dir):
-    """Write a run's generator as a float16 .keras file with the run's config and color strength beside it."""
-    import json
-    import shutil
-
-    import keras
+    """Write a run's generator as a float16 .keras file with the run's config and calibrated gain beside it."""
+    import keras  # as in with_policy
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,10 +104,10 @@ def export_compact(generator_path, out_dir):
     (out_dir / runs.CONFIG_NAME).write_text(json.dumps({"image_size": config["image_size"],
                                                          "base_filters": config["base_filters"],
                                                          "objective": config["objective"]}, indent=2) + "\n")
-    strength = Path(generator_path).parent / runs.STRENGTH_NAME
-    if strength.is_file():
-        shutil.copyfile(strength, out_dir / runs.STRENGTH_NAME)
+    calibrated = runs.gain_file(generator_path)
+    if calibrated is not None:
+        shutil.copyfile(calibrated, out_dir / runs.GAIN_NAME)
     gain, working_size = runs.read_calibration(generator_path)
-    if strength.is_file() or modelfile.read_calibration(generator_path) is not None:  # the file carries it too
+    if calibrated is not None or modelfile.read_calibration(generator_path) is not None:  # the file carries it too
         modelfile.write_calibration(out_dir / runs.GENERATOR_NAME, gain=gain, working_size=working_size)
     return out_dir / runs.GENERATOR_NAME

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import av
 import numpy as np
+from tqdm import tqdm
 
-from colorgan import inference, temporal
+from colorgan import colorizers, inference, temporal
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv"})
 OUTPUT_SUFFIXES = frozenset({".mp4", ".mov", ".mkv"})  # containers that hold H.264 and most audio codecs
@@ -58,9 +59,9 @@ class FilmColorizer:
     ``finish`` returns the last one. Without, each frame is a photo (exactly ``inference.colorize_batch``).
     """
 
-    def __init__(self, generator, stable=True, working_size=None, color_strength=1.0, color_gain=None):
-        self.generator, self.working_size = generator, working_size
-        self.gain = inference.effective_gain(generator, color_strength, color_gain)
+    def __init__(self, colorizer, stable=True, working_size=None, color_strength=1.0):
+        self.colorizer, self.working_size = colorizers.Colorizer.of(colorizer), working_size
+        self.gain = self.colorizer.gain_at(color_strength)
         self.stabilizer = temporal.Stabilizer() if stable else None
         self.held = []  # full-resolution L of the frames the stabilizer holds back, (H, W) float32 each
 
@@ -68,9 +69,9 @@ class FilmColorizer:
         """Consecutive uint8 RGB frames (H, W, 3) -> the colorized uint8 RGB frames that are ready."""
         if not len(frames):
             return []
-        predicted = inference.predict_ab(self.generator, frames, self.working_size, batch_size=len(frames))
+        predicted = inference.predict_ab(self.colorizer, frames, self.working_size, batch_size=len(frames))
         if self.stabilizer is None:
-            return [inference._join(lightness, ab, self.gain) for lightness, ab in predicted]
+            return [inference.join(lightness, ab, self.gain) for lightness, ab in predicted]
         ready = len(self.held)
         for lightness, ab in predicted:
             self.stabilizer.push(lightness, ab)
@@ -85,19 +86,19 @@ class FilmColorizer:
         lightness, self.held = self.held[:count], self.held[count:]
         if not count:
             return []
-        return [inference._join(each, ab, self.gain) for each, ab in zip(lightness, self.stabilizer.pop(count),
-                                                                          strict=True)]
+        return [inference.join(each, ab, self.gain) for each, ab in zip(lightness, self.stabilizer.pop(count),
+                                                                         strict=True)]
 
 
-def colorize_video(generator, source, destination, stable=True, batch_size=8, working_size=None,
-                   color_strength=1.0, color_gain=None, overwrite=False, progress=False):
+def colorize_video(colorizer, source, destination, stable=True, batch_size=8, working_size=None,
+                   color_strength=1.0, overwrite=False, progress=False):
     """Colorize the film ``source`` into ``destination`` (.mp4, .mov or .mkv; H.264) -> frames written.
 
     Args:
-        generator: as ``inference.colorize_batch`` (``inference.load_generator``).
+        colorizer: a ``colorizers.Colorizer`` (``colorizers.load``), as ``inference.colorize_batch`` takes.
         stable: carry colors along the motion (``temporal``); False colorizes each frame alone.
         batch_size: frames per generator call.
-        color_strength, color_gain, working_size: as ``inference.colorize_batch``.
+        color_strength, working_size: as ``inference.colorize_batch``.
         overwrite: replace ``destination`` if it exists (never the source).
         progress: True for a progress bar (frames per second, ETA), or a callable(n) told of n frames done.
     Raises:
@@ -113,13 +114,13 @@ def colorize_video(generator, source, destination, stable=True, batch_size=8, wo
         raise ValueError(f"{destination} exists; pass overwrite=True to replace it")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    colorizer = FilmColorizer(generator, stable, working_size, color_strength, color_gain)
+    film = FilmColorizer(colorizer, stable, working_size, color_strength)
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Same folder (so the rename is atomic), same suffix (FFmpeg picks the container from it), hidden.
     temporary = destination.with_name(f".{destination.stem}.{os.getpid()}.tmp{destination.suffix}")
     try:
         with _open(source) as reader:
-            written = _transcode(reader, source, temporary, colorizer, int(batch_size), progress)
+            written = _transcode(reader, source, temporary, film, int(batch_size), progress)
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
@@ -139,7 +140,7 @@ def _open(source):
     return reader
 
 
-def _transcode(reader, source, path, colorizer, batch_size, progress):
+def _transcode(reader, source, path, film, batch_size, progress):
     """Decode ``reader``'s first video stream in batches, colorize, encode to ``path``, audio beside it."""
     video_in = reader.streams.video[0]
     video_in.thread_type = "AUTO"  # decode on all cores
@@ -155,12 +156,12 @@ def _transcode(reader, source, path, colorizer, batch_size, progress):
                 if packet.stream.index == video_in.index:
                     pending += packet.decode()  # an empty packet at the end flushes the decoder
                     if len(pending) >= batch_size:
-                        update(encoder.write(pending, colorizer.feed))
+                        update(encoder.write(pending, film.feed))
                         pending = []
                 else:
                     _write_audio(writer, packet, *audio_out[packet.stream.index])
-            update(encoder.write(pending, colorizer.feed))
-            update(encoder.write([], lambda rgb: colorizer.finish()))
+            update(encoder.write(pending, film.feed))
+            update(encoder.write([], lambda rgb: film.finish()))
             encoder.close()
             for stream, transcode in audio_out.values():
                 if transcode:
@@ -181,8 +182,6 @@ def _progress(progress, video_in, reader, source):
         return None, progress
     if not progress:
         return None, lambda count: None
-    from tqdm import tqdm
-
     total = video_in.frames or None  # MP4 and MOV store the count; other containers: from the duration
     if total is None and reader.duration and video_in.average_rate:
         total = round(reader.duration / 1e6 * float(video_in.average_rate))

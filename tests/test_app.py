@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorgan import browser, color, images, inference, shipped
+from colorgan import browser, color, colorizers, images, shipped
 
 pytest.importorskip("gradio", reason="the web app needs Gradio (pip install 'colorgan[app]')")
 
@@ -18,7 +18,7 @@ from colorgan import app  # noqa: E402  (after the skip: it imports Gradio's set
 
 @pytest.fixture(scope="module")
 def generator():
-    return inference.load_generator(shipped.SHIPPED_GENERATOR)
+    return colorizers.load(shipped.SHIPPED_GENERATOR)
 
 
 @pytest.fixture

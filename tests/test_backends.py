@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from colorgan import color, inference, shipped
+from colorgan import color, colorizers, inference, shipped
 
 # Measured on this machine (shipped generator, 4 photos at 128 px, ab in [-1, 1]): TensorFlow vs torch 2.13
 # max |ab| difference 4.5e-7, vs JAX 0.10.2 7.8e-7 (float32 convolutions summed in different orders).
@@ -30,10 +30,10 @@ SCRIPT = textwrap.dedent("""
     from colorgan import shipped
     from skimage import data
 
-    generator = colorgan.load_generator(shipped.SHIPPED_GENERATOR)  # not the newest run of this clone's models/
-    ab = keras.ops.convert_to_numpy(generator(np.load(sys.argv[1]), training=False))
+    colorizer = colorgan.load_colorizer(shipped.SHIPPED_GENERATOR)  # not the newest run of this clone's models/
+    ab = keras.ops.convert_to_numpy(colorizer.generator(np.load(sys.argv[1]), training=False))
     np.save(sys.argv[2], ab)
-    rgb = colorgan.colorize(generator, data.astronaut())
+    rgb = colorgan.colorize(colorizer, data.astronaut())
     np.save(sys.argv[3], rgb)
     print(json.dumps({"backend": keras.backend.backend(), "tensorflow_imported": "tensorflow" in sys.modules}))
 """)
@@ -63,14 +63,14 @@ def test_the_shipped_generator_gives_the_same_colors_under_another_backend_witho
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report == {"backend": backend, "tensorflow_imported": False}
 
-    generator = inference.load_generator(shipped.SHIPPED_GENERATOR)  # here: TensorFlow
-    expected_ab = generator(inputs, training=False).numpy()
+    colorizer = colorizers.load(shipped.SHIPPED_GENERATOR)  # here: TensorFlow
+    expected_ab = colorizer.generator(inputs, training=False).numpy()
     other_ab = np.load(tmp_path / "ab.npy")
     assert other_ab.shape == expected_ab.shape == (4, 128, 128, 2)
     assert np.abs(other_ab - expected_ab).max() < AB_TOLERANCE
     assert np.abs(expected_ab).max() > 0.05  # real colors were compared, not two gray outputs
 
-    expected_rgb = inference.colorize(generator, data.astronaut())
+    expected_rgb = inference.colorize(colorizer, data.astronaut())
     other_rgb = np.load(tmp_path / "rgb.npy")
     assert other_rgb.shape == expected_rgb.shape == (512, 512, 3) and other_rgb.dtype == np.uint8
     assert np.abs(other_rgb.astype(int) - expected_rgb.astype(int)).max() <= 1
@@ -94,5 +94,5 @@ def test_under_torch_the_generator_is_a_torch_module(tmp_path):
     completed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
-    expected_parameters = inference.load_generator(shipped.SHIPPED_GENERATOR).count_params()
+    expected_parameters = colorizers.load_generator(shipped.SHIPPED_GENERATOR).count_params()
     assert report == {"module": True, "tensor": True, "shape": [1, 64, 64, 2], "parameters": expected_parameters}

@@ -1,9 +1,11 @@
 """The color strength: the gain and working size chosen on the validation photos, and the scoreboard."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from colorgan import calibration, inference, models, runs
+from colorgan import calibration, colorizers, inference, models, runs
 from colorgan.evaluate import gray_version
 
 
@@ -22,15 +24,15 @@ def test_the_calibrated_strength_round_trips_through_the_run_folder_and_zero_giv
     generator.get_layer("output_conv").bias.assign([0.3, -0.2])  # visible colors from a fresh network
     generator.save(tmp_path / runs.GENERATOR_NAME)
     runs.write_config(tmp_path, {"image_size": 32})
-    runs.write_strength(tmp_path, 1.75, working_size=64, rule="test")
-    loaded = inference.load_generator(tmp_path / runs.GENERATOR_NAME)
-    assert loaded.color_gain == 1.75 and runs.read_calibration(tmp_path / runs.GENERATOR_NAME)[0] == 1.75
+    runs.write_gain(tmp_path, 1.75, working_size=64, rule="test")
+    loaded = colorizers.load(tmp_path / runs.GENERATOR_NAME)
+    assert loaded.gain == 1.75 and runs.read_calibration(tmp_path / runs.GENERATOR_NAME)[0] == 1.75
     assert loaded.working_size == 64  # the calibrated working size wins over config.json's image_size
     photo = next(iter(sample_photos.values()))
     np.testing.assert_array_equal(inference.colorize(loaded, photo, color_strength=0), gray_version(photo))
     calibrated = inference.colorize(loaded, photo).astype(int)
     half = inference.colorize(loaded, photo, color_strength=1 / 1.75).astype(int)  # gain 1: the raw output
-    raw = inference.colorize_batch(loaded, [photo], color_gain=1.0)[0].astype(int)
+    raw = inference.colorize_batch(dataclasses.replace(loaded, gain=1.0), [photo])[0].astype(int)
     np.testing.assert_array_equal(half, raw)
     gray = gray_version(photo).astype(int)
     assert np.abs(calibrated - gray).mean() > np.abs(raw - gray).mean()
@@ -67,7 +69,7 @@ def test_the_scoreboard_puts_gray_first_and_scores_every_generator(tmp_path, sam
     assert table.splitlines()[2].startswith("| leave it gray |") and len(table.splitlines()) == 5
     # CPU-minutes: the run's last history row; none for gray and for a file with no history beside it.
     assert [line.rsplit("|", 2)[1].strip() for line in table.splitlines()[2:]] == ["-", "-", "2.5"]
-    # The gain as calibrated (1 here: no color_strength.json), none for gray.
+    # The gain as calibrated (1 here: no color_gain.json), none for gray.
     assert [line.split("|")[6].strip() for line in table.splitlines()[2:]] == ["-", "1", "1"]
     scoreboard.picture(entries, photos, tmp_path / "board.png", count=2)
     picture = cv2.imread(str(tmp_path / "board.png"))

@@ -13,29 +13,29 @@ from keras import layers
 from PIL import Image
 from skimage import data
 
-from colorgan import encoder_unet, engines, inference, models, onnx_export, shipped
+from colorgan import colorizers, encoder_unet, engines, inference, models, onnx_export, shipped
 
 AB_TOLERANCE = 1e-4  # float32 from two runtimes: summation order only
 
 
 def _keras_ab(path, inputs):
-    return inference.load_generator(path, engine="tensorflow")(inputs, training=False).numpy()
+    return colorizers.load_generator(path, engine="tensorflow")(inputs, training=False).numpy()
 
 
 def _onnx_ab(path, inputs):
-    return inference.load_generator(path, engine="onnx")(inputs)
+    return colorizers.load_generator(path, engine="onnx")(inputs)
 
 
 def test_auto_is_onnx_when_installed_and_tensorflow_when_only_it_is(monkeypatch):
     assert engines.choose("auto") == "onnx"
-    loaded = inference.load_generator(shipped.SHIPPED_GENERATOR, engine="auto")
+    loaded = colorizers.load_generator(shipped.SHIPPED_GENERATOR, engine="auto")
     assert isinstance(loaded, engines.OnnxGenerator) and loaded.engine == "onnx"
 
     real_find_spec = engines.importlib.util.find_spec
     monkeypatch.setattr(engines.importlib.util, "find_spec",
                         lambda name, *args: None if name == "onnxruntime" else real_find_spec(name, *args))
     assert engines.choose("auto") == "tensorflow"
-    assert isinstance(inference.load_generator(shipped.SHIPPED_GENERATOR, engine="auto"), keras.Model)
+    assert isinstance(colorizers.load_generator(shipped.SHIPPED_GENERATOR, engine="auto"), keras.Model)
     with pytest.raises(engines.EngineError, match="onnx engine is not installed"):
         engines.choose("onnx")
     with pytest.raises(ValueError, match="unknown engine 'torch'"):
@@ -43,9 +43,12 @@ def test_auto_is_onnx_when_installed_and_tensorflow_when_only_it_is(monkeypatch)
 
 
 def test_the_shipped_generator_gives_the_same_picture_under_onnx_runtime(sample_photos):
-    tensorflow = inference.load_generator(shipped.SHIPPED_GENERATOR, engine="tensorflow")
-    onnx = inference.load_generator(shipped.SHIPPED_GENERATOR, engine="onnx")
-    assert (onnx.working_size, onnx.color_gain) == (tensorflow.working_size, tensorflow.color_gain)
+    tensorflow_colorizer = colorizers.load(shipped.SHIPPED_GENERATOR, engine="tensorflow")
+    onnx_colorizer = colorizers.load(shipped.SHIPPED_GENERATOR, engine="onnx")
+    assert (onnx_colorizer.working_size, onnx_colorizer.gain) == (tensorflow_colorizer.working_size,
+                                                                   tensorflow_colorizer.gain)
+    assert (onnx_colorizer.engine, tensorflow_colorizer.engine) == ("onnx", "tensorflow")
+    tensorflow, onnx = tensorflow_colorizer.generator, onnx_colorizer.generator
     assert onnx.size_multiple == inference.size_multiple(tensorflow) == 64
     assert onnx.input_shape == tensorflow.input_shape and onnx.output_shape == tensorflow.output_shape
 
@@ -54,8 +57,8 @@ def test_the_shipped_generator_gives_the_same_picture_under_onnx_runtime(sample_
     assert np.abs(onnx(inputs) - expected).max() < AB_TOLERANCE and np.abs(expected).max() > 0.05
 
     photos = [sample_photos["astronaut"], sample_photos["coffee"], data.camera()]
-    for expected_rgb, onnx_rgb in zip(inference.colorize_batch(tensorflow, photos),
-                                      inference.colorize_batch(onnx, photos), strict=True):
+    for expected_rgb, onnx_rgb in zip(inference.colorize_batch(tensorflow_colorizer, photos),
+                                      inference.colorize_batch(onnx_colorizer, photos), strict=True):
         assert onnx_rgb.shape == expected_rgb.shape and onnx_rgb.dtype == np.uint8
         assert np.abs(onnx_rgb.astype(int) - expected_rgb.astype(int)).max() <= 1
 
@@ -103,7 +106,7 @@ def test_the_efficientnet_unet_generator_converts_exactly(tmp_path):
     generator.save(tmp_path / "generator.keras")
     inputs = np.random.default_rng(6).uniform(-1, 1, (1, 64, 96, 1)).astype(np.float32)
     expected = _keras_ab(tmp_path / "generator.keras", inputs)
-    onnx = inference.load_generator(tmp_path / "generator.keras", engine="onnx")
+    onnx = colorizers.load_generator(tmp_path / "generator.keras", engine="onnx")
     assert onnx.size_multiple == inference.size_multiple(generator) == 32
     assert np.abs(onnx(inputs) - expected).max() < AB_TOLERANCE and expected.std() > 1e-3
 
@@ -123,8 +126,8 @@ def test_a_layer_without_conversion_is_named_and_auto_falls_back_to_tensorflow(t
     outputs = layers.Conv2D(2, 3, padding="same")(layers.Cropping2D(1)(inputs))
     keras.Model(inputs, outputs).save(tmp_path / "odd.keras")
     with pytest.raises(engines.EngineError, match=r"odd\.keras: layer cropping2d.* \(Cropping2D\) has no ONNX"):
-        inference.load_generator(tmp_path / "odd.keras", engine="onnx")
-    fallback = inference.load_generator(tmp_path / "odd.keras", engine="auto")
+        colorizers.load_generator(tmp_path / "odd.keras", engine="onnx")
+    fallback = colorizers.load_generator(tmp_path / "odd.keras", engine="auto")
     assert isinstance(fallback, keras.Model)
     assert "colorizing with TensorFlow" in capsys.readouterr().err
 
@@ -170,7 +173,7 @@ def test_a_damaged_file_is_reported_as_such_under_every_engine(tmp_path):
         damaged.writestr("config.json", whole.read("config.json"))  # a sound graph, its weights lost
         damaged.writestr("metadata.json", whole.read("metadata.json"))
         damaged.writestr("model.weights.h5", b"not HDF5")
-    with pytest.raises(inference.ModelError, match=r"damaged\.keras: corrupt or unreadable"):
-        inference.load_generator(tmp_path / "damaged.keras", engine="auto")  # ONNX fails, then Keras says why
+    with pytest.raises(colorizers.ModelError, match=r"damaged\.keras: corrupt or unreadable"):
+        colorizers.load_generator(tmp_path / "damaged.keras", engine="auto")  # ONNX fails, then Keras says why
     with pytest.raises(engines.EngineError, match=r"damaged\.keras: not converted to ONNX"):
-        inference.load_generator(tmp_path / "damaged.keras", engine="onnx")
+        colorizers.load_generator(tmp_path / "damaged.keras", engine="onnx")

@@ -1,5 +1,6 @@
 """Evaluation: gray versions, photo lists, model beside the gray baseline, metrics.json and the CLI."""
 
+import dataclasses
 import json
 import math
 
@@ -8,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage import color as skcolor
 
-from colorgan import cli, color, evaluate, metrics, models
+from colorgan import cli, color, colorizers, evaluate, metrics, models
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,9 @@ def test_list_photos_is_recursive_sorted_and_subsets_reproducibly(run_folder):
 
 
 def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_files(run_folder):
-    from colorgan import inference
-
-    generator = inference.load_generator(run_folder / "run" / "generator.keras")
+    colorizer = colorizers.load(run_folder / "run" / "generator.keras")
     done = []
-    result = evaluate.evaluate(generator, evaluate.list_photos(run_folder / "prepared" / "val"), batch_size=4,
+    result = evaluate.evaluate(colorizer, evaluate.list_photos(run_folder / "prepared" / "val"), batch_size=4,
                                progress=done.append)
     assert result["n_images"] == 5 and sum(done) == 6
     assert [entry["file"].endswith("broken.jpg") for entry in result["skipped"]] == [True]
@@ -69,25 +68,23 @@ def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_file
 
 
 def test_several_gains_from_one_pass_score_exactly_as_evaluate_does_at_each_gain(run_folder):
-    from colorgan import inference
-
-    generator = inference.load_generator(run_folder / "run" / "generator.keras")
-    generator.get_layer("output_conv").bias.assign([0.3, -0.2])  # colors a gain visibly changes
+    colorizer = colorizers.load(run_folder / "run" / "generator.keras")
+    colorizer.generator.get_layer("output_conv").bias.assign([0.3, -0.2])  # colors a gain visibly changes
     paths = evaluate.list_photos(run_folder / "prepared" / "val")
-    results = evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4)
+    results = evaluate.evaluate_gains(colorizer, paths, [0.5, 2.0], batch_size=4)
     for gain, result in zip([0.5, 2.0], results, strict=True):
-        alone = evaluate.evaluate(generator, paths, batch_size=4, color_gain=gain)
+        alone = evaluate.evaluate(dataclasses.replace(colorizer, gain=gain), paths, batch_size=4)
         assert result["model"] == alone["model"] and result["gray"] == alone["gray"]
         assert result["per_image"] == alone["per_image"] and result["skipped"] == alone["skipped"]
     assert results[0]["model"]["colorfulness"] < results[1]["model"]["colorfulness"]
     # Only the calibration's metrics: the same numbers, and nothing else computed.
-    lean = evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4, metric_names=["psnr", "ciede2000"])
+    lean = evaluate.evaluate_gains(colorizer, paths, [0.5, 2.0], batch_size=4, metric_names=["psnr", "ciede2000"])
     for full, few in zip(results, lean, strict=True):
         assert set(few["model"]) == {"psnr", "ciede2000", "ab_mse"}
         assert few["model"] == {name: full["model"][name] for name in few["model"]}
         assert few["ab_explained"] == full["ab_explained"]
     # Photos scored on one thread or three: the same numbers, in the same order.
-    one, three = (evaluate.evaluate_gains(generator, paths, [0.5, 2.0], batch_size=4, workers=workers)
+    one, three = (evaluate.evaluate_gains(colorizer, paths, [0.5, 2.0], batch_size=4, workers=workers)
                   for workers in (1, 3))
     for a, b, full in zip(one, three, results, strict=True):
         assert a["per_image"] == b["per_image"] == full["per_image"] and a["model"] == b["model"]

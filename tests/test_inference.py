@@ -10,7 +10,7 @@ from keras import layers
 from PIL import Image
 from skimage import color as skcolor
 
-from colorgan import cli, color, inference
+from colorgan import cli, color, colorizers, inference
 
 
 def _stand_in_generator(input_channels=1, output_channels=2):
@@ -164,7 +164,7 @@ def test_batch_equals_one_at_a_time(generator, sample_photos):
 
 
 def test_loaded_generator_reads_working_size_from_config_and_colorizes_the_same(generator, saved_generator, rng):
-    loaded = inference.load_generator(saved_generator)
+    loaded = colorizers.load(saved_generator)
     assert loaded.working_size == 64
     photo = rng.integers(0, 256, (70, 90), dtype=np.uint8)
     assert np.array_equal(inference.colorize(loaded, photo), inference.colorize(generator, photo, working_size=64))
@@ -172,21 +172,21 @@ def test_loaded_generator_reads_working_size_from_config_and_colorizes_the_same(
 
 def test_clear_errors_for_missing_corrupt_and_incompatible_models(tmp_path):
     missing = tmp_path / "nope.keras"
-    with pytest.raises(inference.ModelError, match=r"nope\.keras: model file not found"):
-        inference.load_generator(missing)
+    with pytest.raises(colorizers.ModelError, match=r"nope\.keras: model file not found"):
+        colorizers.load_generator(missing)
     garbage = tmp_path / "garbage.keras"
     garbage.write_bytes(b"not a zip at all")
-    with pytest.raises(inference.ModelError, match=r"garbage\.keras: not a Keras model file"):
-        inference.load_generator(garbage)
+    with pytest.raises(colorizers.ModelError, match=r"garbage\.keras: not a Keras model file"):
+        colorizers.load_generator(garbage)
     broken = tmp_path / "broken.keras"
     with zipfile.ZipFile(broken, "w") as archive:
         archive.writestr("config.json", "{ truncated")
-    with pytest.raises(inference.ModelError, match=r"broken\.keras: corrupt or unreadable"):
-        inference.load_generator(broken)
+    with pytest.raises(colorizers.ModelError, match=r"broken\.keras: corrupt or unreadable"):
+        colorizers.load_generator(broken)
     rgb_to_rgb = tmp_path / "rgb.keras"
     _stand_in_generator(input_channels=3, output_channels=3).save(rgb_to_rgb)
-    with pytest.raises(inference.ModelError, match=r"rgb\.keras: incompatible model"):
-        inference.load_generator(rgb_to_rgb)
+    with pytest.raises(colorizers.ModelError, match=r"rgb\.keras: incompatible model"):
+        colorizers.load_generator(rgb_to_rgb)
 
 
 def test_cli_colorizes_a_folder_mirroring_names_and_skips_broken_files(saved_generator, sample_photos, tmp_path,

@@ -9,7 +9,7 @@ import keras
 import pytest
 
 import colorgan
-from colorgan import cli, inference, modelfile, runs, shipped
+from colorgan import cli, colorizers, modelfile, runs, shipped
 from tests.test_shipped import small_run
 
 
@@ -35,7 +35,7 @@ def test_a_run_in_models_does_not_replace_the_shipped_generator(tmp_path, sample
     assert str(shipped.SHIPPED_GENERATOR) in capsys.readouterr().out
     assert cli.main(["colorize", str(photos), "-o", str(tmp_path / "out3"), "--model", "newest"]) == 0
     assert f"generator: {run / runs.GENERATOR_NAME} (your newest run" in capsys.readouterr().out
-    default = colorgan.load_generator()  # the Python API: the shipped one too (its calibrated working size)
+    default = colorgan.load_colorizer()  # the Python API: the shipped one too (its calibrated working size)
     assert default.working_size == runs.read_calibration(shipped.SHIPPED_GENERATOR)[1] != 32
 
 
@@ -47,7 +47,7 @@ def test_a_relative_model_path_is_taken_from_the_current_folder(tmp_path, sample
     assert cli.main(["colorize", "../photos", "-o", "out", "--model", "mine.keras"]) == 0
     assert f"generator: {tmp_path / 'work' / 'mine.keras'} (given" in capsys.readouterr().out
     assert (tmp_path / "work" / "out" / "coffee.png").is_file()
-    assert inference.load_generator("run/generator.keras").color_gain == 1.25  # the Python API alike
+    assert colorgan.load_colorizer("run/generator.keras").gain == 1.25  # the Python API alike
 
 
 def _with_extra_layer(tmp_path, layer):
@@ -76,8 +76,8 @@ def test_a_lambda_layer_naming_a_keras_function_is_refused_before_keras_runs_it(
                    "function": {"module": module, "class_name": "function", "config": name, "registered_name": name},
                    "arguments": {}},
         "inbound_nodes": [{"args": [tensor], "kwargs": {}}]})
-    with pytest.raises(inference.ModelError, match=f"{crafted}: refused: .*'Lambda'"):
-        inference.load_generator(crafted)
+    with pytest.raises(colorizers.ModelError, match=f"{crafted}: refused: .*'Lambda'"):
+        colorizers.load_generator(crafted)
     assert keras.config.floatx() == "float32"  # nothing of it ran
     with pytest.raises(modelfile.ModelFileError, match="refused"):
         modelfile.check_config(crafted)
@@ -86,18 +86,18 @@ def test_a_lambda_layer_naming_a_keras_function_is_refused_before_keras_runs_it(
 def test_an_object_from_outside_keras_is_refused_naming_it(tmp_path):
     crafted = _with_extra_layer(tmp_path, {"module": "builtins", "class_name": "eval", "config": {},
                                            "inbound_nodes": []})
-    with pytest.raises(inference.ModelError, match="refused: .*'eval' from 'builtins', not a Keras layer"):
-        inference.load_generator(crafted)
+    with pytest.raises(colorizers.ModelError, match="refused: .*'eval' from 'builtins', not a Keras layer"):
+        colorizers.load_generator(crafted)
 
 
 def test_a_copied_generator_colorizes_with_its_runs_calibration(tmp_path):
     small_run(tmp_path / "run", gain=1.4)
-    runs.write_strength(tmp_path / "run", 1.4, working_size=48)
+    runs.write_gain(tmp_path / "run", 1.4, working_size=48)
     (tmp_path / "elsewhere").mkdir()
     copy = shutil.copy(tmp_path / "run" / runs.GENERATOR_NAME, tmp_path / "elsewhere" / "g.keras")
-    loaded = inference.load_generator(copy)
-    assert (loaded.color_gain, loaded.working_size) == (1.4, 48)
+    loaded = colorizers.load(copy)
+    assert (loaded.gain, loaded.working_size) == (1.4, 48)
     plain = keras.models.load_model(copy, safe_mode=True)  # still a plain Keras file
     assert plain.output_shape == (None, None, None, 2)
-    runs.write_strength(tmp_path / "run", 0.75, working_size=64)  # calibrated again: the file follows
+    runs.write_gain(tmp_path / "run", 0.75, working_size=64)  # calibrated again: the file follows
     assert runs.read_calibration(tmp_path / "run" / runs.GENERATOR_NAME) == (0.75, 64)

@@ -127,7 +127,7 @@ def test_joining_in_strips_equals_joining_the_whole_photo_at_once(rng):
     ab = np.tanh(rng.normal(0, 0.6, (37, 28, 2))).astype(np.float32)
     whole = cv2.resize(color.ab_from_model_np(np.clip(ab * 1.3, -1, 1)), (530, 700), interpolation=cv2.INTER_LINEAR)
     expected = color.lab_to_rgb_u8(lightness, whole[..., 0], whole[..., 1])
-    assert np.abs(inference._join(lightness, ab, 1.3).astype(int) - expected).max() <= 1
+    assert np.abs(inference.join(lightness, ab, 1.3).astype(int) - expected).max() <= 1
 
 
 def test_an_interrupted_folder_leaves_whole_photos_in_the_ledger_and_no_temporary_files(photos, tmp_path):

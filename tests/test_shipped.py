@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorgan import inference, models, runs, shipped
+from colorgan import colorizers, models, runs, shipped
 from colorgan.config import DEFAULTS
 
 
@@ -17,7 +17,7 @@ def small_run(folder, gain=1.3):
     generator.get_layer("output_conv").bias.assign([0.2, -0.1])
     generator.save(folder / runs.GENERATOR_NAME)
     runs.write_config(folder, {"image_size": 32, "base_filters": 8, "objective": "l1"})
-    runs.write_strength(folder, gain)
+    runs.write_gain(folder, gain)
     return generator
 
 
@@ -27,8 +27,9 @@ def test_the_compact_export_is_half_the_size_and_loads_as_float32_with_its_stren
     assert path.stat().st_size < 0.6 * (tmp_path / "run" / runs.GENERATOR_NAME).stat().st_size
     plain = keras.models.load_model(path, safe_mode=True)  # any notebook: no custom objects
     assert shipped.is_compact(plain)
-    loaded = inference.load_generator(path)
-    assert not shipped.is_compact(loaded) and loaded.color_gain == 1.3 and loaded.working_size == 32
+    colorizer = colorizers.load(path)
+    loaded = colorizer.generator
+    assert not shipped.is_compact(loaded) and colorizer.gain == 1.3 and colorizer.working_size == 32
     assert {layer.compute_dtype for layer in loaded.layers if layer.weights} == {"float32"}
     x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 1)).astype("float32")
     difference = np.abs(loaded(x).numpy() - generator(x).numpy()).max()
@@ -52,14 +53,14 @@ def test_the_default_generator_is_the_shipped_one_and_a_run_only_when_named(tmp_
 def test_a_model_url_is_downloaded_once_into_the_user_cache_checked_and_keeps_its_calibration(tmp_path,
                                                                                               user_cache):
     small_run(tmp_path / "run", gain=1.3)
-    runs.write_strength(tmp_path / "run", 1.3, working_size=48)
+    runs.write_gain(tmp_path / "run", 1.3, working_size=48)
     source = tmp_path / "run" / runs.GENERATOR_NAME
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     path, where = shipped.resolve_model(f"file://{source}#sha256={digest}")
     assert path.parent == user_cache / "models" and path.read_bytes() == source.read_bytes()
     assert where == f"downloaded from file://{source}"
-    loaded = inference.load_generator(path)  # no color_strength.json in the cache: the file carries it
-    assert (loaded.color_gain, loaded.working_size) == (1.3, 48)
+    loaded = colorizers.load(path)  # no color_gain.json in the cache: the file carries it
+    assert (loaded.gain, loaded.working_size) == (1.3, 48)
     assert shipped.resolve_model(f"file://{source}#sha256={digest}") == (path, f"cached copy of file://{source}")
     with pytest.raises(ValueError, match="checksum mismatch"):
         shipped.resolve_model(f"file://{source}#sha256={'0' * 64}")
@@ -73,16 +74,16 @@ def test_the_shipped_file_loads_in_plain_keras_and_colorizes(sample_photos):
     assert shipped.SHIPPED_GENERATOR.stat().st_size < 20 * 2**20
     plain = keras.models.load_model(shipped.SHIPPED_GENERATOR, safe_mode=True)
     assert plain.output_shape == (None, None, None, 2)
-    generator = inference.load_generator(shipped.SHIPPED_GENERATOR)
+    colorizer = colorizers.load(shipped.SHIPPED_GENERATOR)
     calibrated = runs.read_calibration(shipped.SHIPPED_GENERATOR)[1]
     sizes = [int(64 * factor) for factor in DEFAULTS["working_size_factors"]]  # 64-px crops, 1x-4x
-    assert generator.working_size == calibrated in sizes and generator.color_gain > 0
-    ab = generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
+    assert colorizer.working_size == calibrated in sizes and colorizer.gain > 0
+    ab = colorizer.generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
     assert ab.dtype == np.float32 and np.abs(ab).max() <= 1.0
     card = (shipped.PRETRAINED_DIR / "MODEL_CARD.md").read_text()
     assert "Held-out figures" in card and "Licence" in card
-    # The card states the strength that ships beside it.
-    assert f"gain **{generator.color_gain:g}** at working size **{calibrated}**" in card
+    # The card states the calibration that ships beside it.
+    assert f"gain **{colorizer.gain:g}** at working size **{calibrated}**" in card
 
 
 def test_colorize_on_a_fresh_clone_uses_the_shipped_generator_and_names_it(tmp_path, sample_photos, monkeypatch,

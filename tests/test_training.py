@@ -94,24 +94,24 @@ def test_build_pix2pix_computes_in_the_configs_precision():
 
 
 def test_a_run_records_the_color_monitor_and_calibrates_its_strength(prepared, tmp_path):
-    from colorgan import inference, runs, selection
+    from colorgan import colorizers, runs, selection
     from colorgan.commands.train import after_training
 
     outcome = training.train(tiny_config(prepared, tmp_path, objective="classification", warmup_epochs=2,
                                          ema_decay=0.9), verbose=0)
     folder = tmp_path / "tiny"
-    assert not (folder / runs.STRENGTH_NAME).exists()  # training stops at fit
+    assert not (folder / runs.GAIN_NAME).exists()  # training stops at fit
     after_training(outcome)  # what colorgan train runs next: selection, then calibration
     history = runs.read_history(folder)
     for name in ("val_psnr", "val_psnr_gray", "val_ciede2000", "val_colorfulness", "val_colorfulness_truth",
                  "val_ab_explained", "cpu_minutes"):
         assert len(history[name]) == 2 and np.isfinite(history[name]).all(), name
     assert history["cpu_minutes"][1] > history["cpu_minutes"][0] > 0
-    strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
+    strength = json.loads((folder / runs.GAIN_NAME).read_text())
     assert strength["gain"] in [row["gain"] for row in strength["table"]] and strength["photos"] == 2
     assert {row["working_size"] for row in strength["table"]} == {32, 48, 64, 80, 96, 112, 128}  # 1x to 4x
-    generator = inference.load_generator(folder / runs.GENERATOR_NAME)
-    assert generator.color_gain == strength["gain"] and generator.working_size == strength["working_size"]
+    colorizer = colorizers.load(folder / runs.GENERATOR_NAME)
+    assert colorizer.gain == strength["gain"] and colorizer.working_size == strength["working_size"]
     chosen = json.loads((folder / runs.SELECTION_NAME).read_text())
     assert chosen["epoch"] == selection.choose_epoch(history) + 1 and chosen["of"] == 2  # every epoch competes
 
@@ -223,9 +223,9 @@ def test_calibrate_again_with_other_working_sizes(prepared, tmp_path, capsys):
 
     training.train(tiny_config(prepared, tmp_path, epochs=1, calibrate=False), verbose=0)
     folder = tmp_path / "tiny"
-    assert not (folder / runs.STRENGTH_NAME).exists()
+    assert not (folder / runs.GAIN_NAME).exists()
     assert cli.main(["calibrate", str(folder), "--working-size-factors", "1", "2"]) == 0
-    strength = json.loads((folder / runs.STRENGTH_NAME).read_text())
+    strength = json.loads((folder / runs.GAIN_NAME).read_text())
     assert {row["working_size"] for row in strength["table"]} == {32, 64}
     assert cli.main(["calibrate", str(folder), "--working-size-factors", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err

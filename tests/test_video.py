@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from skimage import data
 
-from colorgan import batch, clips, color, images, inference, shipped, temporal, video
+from colorgan import batch, clips, color, colorizers, images, inference, shipped, temporal, video
 
 SIZE = (160, 120)  # (width, height): small, so a clip colorizes in about a second
 
 
 @pytest.fixture(scope="module")
 def generator():
-    return inference.load_generator(shipped.SHIPPED_GENERATOR)
+    return colorizers.load(shipped.SHIPPED_GENERATOR)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,13 @@
-"""Calibrate a run's color strength again: the gain on ab that ``colorize`` applies by default.
+"""Calibrate a run's color gain again: the gain on ab that ``colorize`` applies by default.
 
 ``colorgan train`` and notebook 03 do this after the last epoch (``calibrate: false`` skips it); run it
 again after changing the margins or the working sizes tried, or after choosing another generator.keras.
-Writes color_strength.json and the gain inside generator.keras.
+Writes color_gain.json and the gain inside generator.keras.
 """
 
 import sys
 
-HELP = "calibrate a run's color strength on its validation photos (color_strength.json)"
+HELP = "calibrate a run's color gain on its validation photos (color_gain.json)"
 
 
 def add_arguments(parser):

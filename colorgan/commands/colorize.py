@@ -45,13 +45,13 @@ def add_arguments(parser):
                              "bombs); raise it to colorize bigger scans on purpose (a 1200 dpi 8x10 print is 115 MP)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="long side the network sees, in pixels (default: the one calibrated with the generator, "
-                             "carried in its .keras file or color_strength.json beside it; else its run's image_size)")
+                             "carried in its .keras file or color_gain.json beside it; else its run's image_size)")
 
 
 def run(args):
-    from tqdm import tqdm
+    from tqdm import tqdm  # here, as every command's heavy imports (cli): --help answers at once
 
-    from colorgan import batch, inference, shipped
+    from colorgan import batch, colorizers
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
@@ -61,16 +61,14 @@ def run(args):
     try:
         planned = batch.plan(args.inputs, out_dir, overwrite=args.overwrite)  # refuses to touch an input first
         batch.check_writable(out_dir)  # before the generator loads and any photo is colorized
-        model_path, where = shipped.resolve_model(args.model)
-        generator = inference.load_generator(model_path, engine=args.engine)
+        colorizer = colorizers.load(args.model, engine=args.engine)
     except ValueError as error:  # ModelError, a bad URL or checksum included
         print(f"error: {error}", file=sys.stderr)
         return 2
-    engine = getattr(generator, "engine", "tensorflow")
-    print(f"generator: {model_path} ({where}; {engine} engine; color gain {generator.color_gain:g} x strength {args.color_strength:g})",
-          flush=True)
+    print(f"generator: {colorizer.path} ({colorizer.source}; {colorizer.engine} engine; "
+          f"color gain {colorizer.gain:g} x strength {args.color_strength:g})", flush=True)
     with tqdm(total=len(planned.todo), unit="file", desc="colorizing") as progress:
-        report = batch.colorize_files(generator, args.inputs, out_dir, overwrite=args.overwrite,
+        report = batch.colorize_files(colorizer, args.inputs, out_dir, overwrite=args.overwrite,
                                       batch_size=args.batch_size, working_size=args.working_size,
                                       progress=progress.update, max_pixels=args.max_pixels,
                                       color_strength=args.color_strength, stable=not args.per_frame,

@@ -7,6 +7,9 @@ run the model comes from (prepared_dir in the config.json beside it).
 
 import sys
 
+from colorgan import paths, shipped
+from colorgan.paths import from_cwd
+
 HELP = "metrics of a generator on color photos (PSNR, SSIM, CIEDE2000, AUC, colorfulness) beside gray"
 
 
@@ -24,23 +27,21 @@ def add_arguments(parser):
 
 
 def run(args):
-    from tqdm import tqdm
+    from tqdm import tqdm  # here, as every command's heavy imports (cli): --help answers at once
 
-    from colorgan import evaluate, inference, shipped
-    from colorgan.paths import from_cwd
+    from colorgan import colorizers, evaluate
 
     try:
-        model_path, where = shipped.resolve_model(args.model)
-        model_path = from_cwd(model_path)
-        generator = inference.load_generator(model_path)
-        print(f"generator: {model_path} ({where}; color gain {generator.color_gain:g})", flush=True)
+        colorizer = colorizers.load(args.model)
+        model_path = colorizer.path
+        print(f"generator: {model_path} ({colorizer.source}; color gain {colorizer.gain:g})", flush=True)
         data_dir = from_cwd(args.data) if args.data else evaluate.default_data_dir(model_path)
         photo_paths = evaluate.list_photos(data_dir, args.max_images, args.seed)
     except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly
         print(f"error: {error}", file=sys.stderr)
         return 2
     with tqdm(total=len(photo_paths), unit="photo", desc="evaluating") as progress:
-        result = evaluate.evaluate(generator, photo_paths, batch_size=args.batch_size, progress=progress.update)
+        result = evaluate.evaluate(colorizer, photo_paths, batch_size=args.batch_size, progress=progress.update)
     for entry in result["skipped"]:
         print(f"skipped {entry['file']}: {entry['reason']}")
     out = from_cwd(args.out) if args.out else default_out(model_path)
@@ -53,8 +54,6 @@ def run(args):
 def default_out(model_path):
     """metrics.json beside the model, except for the shipped generator: the package is not a place to
     write into (it may be read-only, and is not the user's), so build/metrics/shipped_generator.json."""
-    from colorgan import paths, shipped
-
     if model_path.resolve().parent == shipped.PRETRAINED_DIR:
         return paths.BUILD_DIR / "metrics" / "shipped_generator.json"
     return model_path.with_name("metrics.json")

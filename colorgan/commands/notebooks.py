@@ -8,6 +8,11 @@ A name that no notebook declares (a typo such as ``epoch``) is refused with the 
 import os
 import sys
 
+import yaml
+
+from colorgan import quiet
+from colorgan.notebooks import NotebookFailed, run_notebooks
+
 HELP = "run the numbered notebooks headless with a parameter profile (what make train and make demo do)"
 
 
@@ -20,11 +25,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import yaml
-
-    from colorgan import quiet
-    from colorgan.notebooks import NotebookFailed, run_notebooks
-
     overrides = {}
     for item in args.set:
         name, sep, value = item.partition("=")

@@ -7,7 +7,10 @@ Re-running only processes files that changed. Exits non-zero only when no usable
 URLs may carry a checksum: https://host/photos.zip#sha256=<64 hex digits>.
 """
 
-from colorgan.paths import PREPARED_DIR
+import sys
+
+from colorgan.data.download import is_url
+from colorgan.paths import PREPARED_DIR, from_cwd
 
 HELP = "turn folders/zips/URLs of photos into a prepared dataset (train/, val/, summary.json)"
 
@@ -26,11 +29,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    import sys
-
-    from colorgan.data.download import is_url
+    # Here, as every command's heavy imports (cli): preparation loads scikit-image and OpenCV.
     from colorgan.data.preparation import format_dropped, format_summary, prepare
-    from colorgan.paths import from_cwd
 
     # Typed paths are relative to the current folder (the Python API keeps project-relative ones).
     sources = [source if is_url(source) else str(from_cwd(source)) for source in args.sources]

@@ -2,14 +2,15 @@
 
 Each generator is given as LABEL=PATH (a generator.keras inside its run folder) or as a recipe file
 (``params/recipes/<name>.yaml``: its label, and the run ``colorgan train --recipe`` trains from it); its
-CPU-minutes come from the run's history.csv, its color strength from the run's calibration.
+CPU-minutes come from the run's history.csv, its gain and working size from the run's calibration.
 Example: ``colorgan scoreboard --data ../shared/datasets/photos/bsds500-test params/recipes/l1.yaml
 "classification=models/cpu/generator.keras"``.
 """
 
+import json
 import sys
 
-from colorgan.paths import BUILD_DIR
+from colorgan.paths import BUILD_DIR, from_cwd
 
 HELP = "compare generators on held-out photos beside gray: scoreboard.md, scoreboard.json and scoreboard.jpg"
 
@@ -24,12 +25,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
-
-    from tqdm import tqdm
+    from tqdm import tqdm  # here, as every command's heavy imports (cli): --help answers at once
 
     from colorgan import evaluate, recipes, scoreboard
-    from colorgan.paths import from_cwd
 
     try:
         entries = []

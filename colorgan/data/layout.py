@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from colorgan.images import IMAGE_EXTENSIONS
+from colorgan import images
 from colorgan.paths import resolve
 
 SPLITS = ("train", "val")
@@ -28,7 +28,7 @@ def list_images(prepared_dir, split="train"):
     if not folder.is_dir():
         raise ValueError(f"{folder} does not exist: prepare a dataset first (colorgan prepare ... --out "
                          f"{resolve(prepared_dir)})")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return images.find_images(folder)
 
 
 def original_photos(prepared_dir, split="val"):

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from colorgan.data import process
 from colorgan.data.download import is_url
 from colorgan.data.layout import MANIFEST_NAME, MARKER_NAME, SPLITS, SUMMARY_NAME, read_manifest
-from colorgan.data.sources import find_images, read_item
+from colorgan.data.sources import find_items, read_item
 from colorgan.images import NEEDS_HEIF_PLUGIN
 from colorgan.paths import resolve
 
@@ -60,7 +60,7 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     written = _files_written_before(out)  # and, below, every photo this run writes
     previous = _previous_records(out, settings)
     items, records, todo, reused = [], [], [], 0  # one item and record per file in source order; todo: what changed
-    for item in find_images(source_names, cache_dir=cache_dir):
+    for item in find_items(source_names, cache_dir=cache_dir):
         items.append(item)
         if item.skip:  # not a photo colorgan reads: recorded with the reason, never opened
             records.append({"source": item.origin, "signature": item.signature, "status": "dropped",

@@ -21,7 +21,8 @@ from pathlib import Path
 import skimage
 
 from colorgan.data.download import download, is_url
-from colorgan.images import ImageError, is_image_file, link_problem, read_rgb, skip_reason, unreadable_folder
+from colorgan.images import (ImageError, find_images, is_image_file, link_problem, read_rgb, skip_reason,
+                             unreadable_folder)
 from colorgan.paths import resolve
 
 # The color photographs that ship inside scikit-image (no download): the built-in default source.
@@ -53,7 +54,7 @@ def default_sources():
     return [str(SKIMAGE_DATA_DIR / name) for name in SKIMAGE_PHOTOS]
 
 
-def find_images(sources, cache_dir=None):
+def find_items(sources, cache_dir=None):
     """Yield an ``Item`` per file in ``sources`` (paths, .zip files or URLs); [] = scikit-image photos.
 
     Files that are not read carry the reason in ``Item.skip``.
@@ -180,10 +181,7 @@ def _twin_folders_to_skip(names, first_image):
 
 
 def _first_image_in_folder(folder: Path):
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and is_image_file(path):
-            return path
-    return None
+    return next(iter(find_images(folder)), None)
 
 
 def _looks_colored(source) -> bool:
