@@ -1,5 +1,7 @@
 """Pictures of data and results: image grids and Lab channel panels for notebooks and run folders."""
 
+import textwrap
+
 import matplotlib
 
 if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "nbagg", "widget"):
@@ -9,10 +11,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def row_title_width(cell_size):
+    """Characters of a row title per line: ~12 per inch of row height at the default 10-point font."""
+    return max(8, int(12 * cell_size))
+
+
 def image_grid(rows, row_titles=None, column_titles=None, cell_size=2.0, path=None):
     """Draw a grid of images: ``rows`` is a list of rows, each a list of arrays (H, W) or (H, W, 3).
 
-    Grayscale arrays are shown in gray; floats are expected in [0, 1], uint8 in [0, 255].
+    Grayscale arrays are shown in gray; floats are expected in [0, 1], uint8 in [0, 255]. A row title
+    longer than its row is tall is wrapped onto several lines (a scoreboard's recipe labels are long).
     Saves to ``path`` (PNG) when given, and returns the figure.
     """
     n_rows, n_cols = len(rows), max(len(row) for row in rows)
@@ -31,7 +39,7 @@ def image_grid(rows, row_titles=None, column_titles=None, cell_size=2.0, path=No
                 axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0,
                             vmax=255 if image.dtype == np.uint8 else 1)
             if row_titles is not None and c == 0:
-                axis.set_ylabel(row_titles[r])
+                axis.set_ylabel(textwrap.fill(row_titles[r], width=row_title_width(cell_size)))
             if column_titles is not None and r == 0 and c < len(column_titles):
                 axis.set_title(column_titles[c], fontsize=9)
     figure.tight_layout()
