@@ -77,6 +77,8 @@ def resolve_config(config=None, **overrides):
         if unknown:
             raise ValueError(f"unknown training parameters {unknown}; known: {sorted(DEFAULTS)}")
         resolved.update(source)
+    for name, default in DEFAULTS.items():
+        resolved[name] = _as_number(name, resolved[name], default)
     if resolved["encoder"] not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}, got {resolved['encoder']!r}")
     if resolved["encoder"] == "none":
@@ -97,6 +99,16 @@ def resolve_config(config=None, **overrides):
     if not str(resolved["run_name"]).strip() or "/" in str(resolved["run_name"]):
         raise ValueError(f"run_name must be a plain folder name, got {resolved['run_name']!r}")
     return resolved
+
+
+def _as_number(name, value, default):
+    """A number given as text where the default is a float: YAML 1.1 reads ``2e-5`` (no dot) as a string."""
+    if not isinstance(default, float) or not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
 
 
 def read_run_config(path):

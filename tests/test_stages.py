@@ -70,3 +70,19 @@ def test_make_train_and_colorgan_train_take_every_config_name(monkeypatch, tmp_p
     assert passed == [DEFAULTS]
     settings = [item for name, value in DEFAULTS.items() for item in ("-p", f"{name}={json.dumps(value)}")]
     assert train.parameters(build_parser().parse_args(["train", *settings])) == DEFAULTS
+
+
+def test_a_number_yaml_reads_as_text_is_a_number_and_a_word_is_refused_by_name():
+    import pytest
+
+    from colorgan.cli import build_parser
+    from colorgan.commands import train
+    from colorgan.config import resolve_config
+
+    # YAML 1.1 reads 2e-5 (no dot) as a string: `-p generator_learning_rate=2e-5` crashed inside Keras' Adam.
+    parameters = train.parameters(build_parser().parse_args(["train", "-p", "generator_learning_rate=2e-5"]))
+    assert parameters["generator_learning_rate"] == "2e-5"
+    assert resolve_config(parameters)["generator_learning_rate"] == 2e-5
+    with pytest.raises(ValueError, match="ema_decay must be a number, got 'fast'"):
+        resolve_config({"ema_decay": "fast"})
+    assert resolve_config({"run_name": "1e3"})["run_name"] == "1e3"  # text parameters stay text
