@@ -43,8 +43,17 @@ def test_the_installed_packages_meet_the_bounds(package):
     assert Version(metadata.version(package)) >= Version(lower_bounds()[package])
 
 
-def test_the_colab_install_cell_never_forces_an_upgrade():
+def test_the_colab_install_cell_never_forces_an_upgrade(monkeypatch, tmp_path):
     """pip's default strategy keeps an installed package that meets the bound (Colab's TensorFlow, NumPy)."""
+    from colorgan import colab
+
     notebook = json.loads((NOTEBOOKS_DIR / "04_colorize.ipynb").read_text())
-    install = "".join(notebook["cells"][1]["source"])
-    assert "pip" in install and not re.search(r"--upgrade|\s-U\b|--force-reinstall", install)
+    assert "colab.install()" in "".join(notebook["cells"][1]["source"])  # the cell installs through colab.install
+    commands = []
+    monkeypatch.setattr(colab.subprocess, "run", lambda command, **kwargs: commands.append(command))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    colab.install(str(tmp_path))
+    install = " ".join(commands[0])
+    assert len(commands) == 1 and "pip install" in install and str(tmp_path) in install
+    assert not re.search(r"--upgrade|\s-U\b|--force-reinstall", install)
