@@ -137,16 +137,7 @@ def stage_seconds(photo, repeats=3):
         "upsample ab + Lab -> RGB at full resolution (inference.join)": lambda: inference.join(lightness, ab, 1.0),
         "encode a JPEG (quality 95), write it atomically, ledger line (batch.write_rgb)": write,
     }
-    seconds = {}
-    for step, function in steps.items():
-        function()
-        times = []
-        for _ in range(repeats):
-            start = time.process_time()
-            function()
-            times.append(time.process_time() - start)
-        seconds[step] = statistics.median(times)
-    return seconds
+    return {step: common.median_seconds(function, repeats, clock=time.process_time) for step, function in steps.items()}
 
 
 def main():
