@@ -40,17 +40,25 @@ def decay_factor(epoch, epochs, decay_epochs):
 
 class LinearDecay(keras.callbacks.Callback):
     """Sets both learning rates at the start of each epoch from ``decay_factor``: computed from the epoch
-    number alone, so a resumed run continues the schedule where it stopped."""
+    number alone, so a resumed run continues the schedule where it stopped. From ``finetune_epoch`` on (a
+    pretrained encoder unfrozen) the generator's rate is also multiplied by ``finetune_factor``."""
 
-    def __init__(self, epochs, decay_epochs, generator_learning_rate, discriminator_learning_rate):
+    def __init__(self, epochs, decay_epochs, generator_learning_rate, discriminator_learning_rate,
+                 finetune_epoch=None, finetune_factor=1.0):
         super().__init__()
         self.epochs, self.decay_epochs = epochs, decay_epochs
         self.rates = (generator_learning_rate, discriminator_learning_rate)
+        self.finetune_epoch, self.finetune_factor = finetune_epoch, float(finetune_factor)
+
+    def factors(self, epoch):
+        """(generator's, discriminator's) multiplier of its learning rate at ``epoch`` (0-based)."""
+        factor = decay_factor(epoch, self.epochs, self.decay_epochs)
+        finetuning = self.finetune_epoch is not None and epoch >= self.finetune_epoch
+        return factor * (self.finetune_factor if finetuning else 1.0), factor
 
     def on_epoch_begin(self, epoch, logs=None):
-        factor = decay_factor(epoch, self.epochs, self.decay_epochs)
-        for optimizer, rate in zip((self.model.generator_optimizer, self.model.discriminator_optimizer), self.rates,
-                                   strict=True):
+        for optimizer, rate, factor in zip((self.model.generator_optimizer, self.model.discriminator_optimizer),
+                                           self.rates, self.factors(epoch), strict=True):
             optimizer.learning_rate = rate * factor
 
 

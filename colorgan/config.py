@@ -22,6 +22,8 @@ DEFAULTS = {
     "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
     "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
     "frozen_epochs": 0,  # efficientnet_lite0: the encoder's weights and BatchNorm statistics stay fixed this long
+    "frozen_batch_norm": False,  # efficientnet_lite0: its BatchNorm stays in inference mode when fine-tuned too
+    "finetune_lr_factor": 1.0,  # the generator's learning rate is multiplied by this once the encoder is unfrozen
     "base_filters": 64,
     "dropout_rate": 0.5,
     "batch_size": 1,  # the paper: batch size 1 for its U-Net experiments
@@ -86,6 +88,8 @@ def resolve_config(config=None, **overrides):
     elif int(resolved["image_size"]) % encoder_unet.SIZE_MULTIPLE:
         raise ValueError(f"image_size must be a multiple of {encoder_unet.SIZE_MULTIPLE} with the "
                          f"{resolved['encoder']} encoder, got {resolved['image_size']}")
+    if not float(resolved["finetune_lr_factor"]) > 0:
+        raise ValueError(f"finetune_lr_factor must be > 0, got {resolved['finetune_lr_factor']}")
     if int(resolved["frozen_epochs"]) < 0:
         raise ValueError(f"frozen_epochs must be >= 0, got {resolved['frozen_epochs']}")
     if resolved["precision"] not in precision.PRECISIONS:

@@ -76,12 +76,20 @@ def build_pix2pix(config, class_weights=None):
         discriminator = models.build_discriminator(config["base_filters"])
     finally:
         keras.config.set_dtype_policy(previous_policy)
+    frozen_layers = encoder_unet.encoder_layers(generator)
+    if config["frozen_batch_norm"]:
+        # Keras' fine-tuning advice: BatchNorm not trainable runs in inference mode, so its ImageNet statistics
+        # are not replaced by those of 16 gray crops when the encoder's weights start to learn.
+        for layer in frozen_layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+        frozen_layers = [layer for layer in frozen_layers if not isinstance(layer, keras.layers.BatchNormalization)]
     model = gan.Pix2Pix(generator, discriminator, l1_weight=config["l1_weight"],
                         label_smoothing=config["label_smoothing"], warmup_epochs=config["warmup_epochs"],
                         critic_epochs=config["critic_epochs"], objective=config["objective"],
                         class_weights=class_weights, adversarial_weight=config["adversarial_weight"],
                         ema_decay=config["ema_decay"], frozen_epochs=config["frozen_epochs"],
-                        frozen_layers=encoder_unet.encoder_layers(generator))
+                        frozen_layers=frozen_layers)
     model.compile(
         generator_optimizer=gan.paper_optimizer(config["generator_learning_rate"], loss_scaling),
         discriminator_optimizer=gan.paper_optimizer(config["discriminator_learning_rate"], loss_scaling),
@@ -261,7 +269,9 @@ def _fit(config, strategy, folder, output, resuming, datasets, verbose):
     run_callbacks = [
         callbacks.PhaseSwitch(), guard, callbacks.EpochClock(output / runs.HISTORY_NAME),
         callbacks.LinearDecay(config["epochs"], config["decay_epochs"], config["generator_learning_rate"],
-                              config["discriminator_learning_rate"]),
+                              config["discriminator_learning_rate"],
+                              finetune_epoch=config["frozen_epochs"] if config["encoder"] != "none" else None,
+                              finetune_factor=config["finetune_lr_factor"]),
         callbacks.ColorMonitor(export_copy, *_validation_arrays(val_data, MONITOR_CROPS), guard), export,
         callbacks.SampleGrid(output / runs.SAMPLES_DIR, *_validation_arrays(val_data, config["sample_count"]),
                              every=config["sample_every"], guard=guard, last_epoch=config["epochs"]),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from skimage import data, transform
 
-from colorgan import encoder, encoder_unet, gan, models, torch_weights
+from colorgan import callbacks, encoder, encoder_unet, gan, models, torch_weights, training
 
 
 class _RunsCode:
@@ -184,3 +184,34 @@ def test_the_frozen_phase_leaves_the_encoder_unchanged():
     model.fit(*batch, batch_size=4, epochs=2, initial_epoch=1, verbose=0)
     assert any(not np.array_equal(generator.get_layer("stem_conv").get_weights()[0], before[p])
                for p in encoder_paths if p.startswith("stem_conv/"))
+
+
+def test_frozen_batch_norm_keeps_imagenet_statistics_while_the_encoder_is_fine_tuned():
+    model = training.build_pix2pix({"encoder": "efficientnet_lite0", "image_size": 64, "base_filters": 8,
+                                    "frozen_epochs": 1, "frozen_batch_norm": True, "warmup_epochs": 2,
+                                    "precision": "float32"})
+    generator = model.generator
+    norms = [layer for layer in encoder_unet.encoder_layers(generator)
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) > 40 and not any(layer.trainable for layer in norms)
+    rng = np.random.default_rng(0)
+    batch = (rng.uniform(-1, 1, (4, 64, 64, 1)).astype("float32"), rng.uniform(-0.5, 0.5, (4, 64, 64, 2)).astype("float32"))
+    statistics = {w.path: np.array(w.numpy()) for layer in norms for w in layer.weights}
+    stem = np.array(generator.get_layer("stem_conv").get_weights()[0])
+    model.set_epoch(1)  # the encoder unfrozen: its convolutions learn, its BatchNorm stays as ImageNet left it
+    # Two steps: the first one only moves the zero-initialized output convolution.
+    model.fit(*[np.concatenate([part, part]) for part in batch], batch_size=4, epochs=2, initial_epoch=1, verbose=0)
+    assert not np.array_equal(generator.get_layer("stem_conv").get_weights()[0], stem)
+    for layer in norms:
+        assert not layer.trainable, layer.name
+        for w in layer.weights:
+            np.testing.assert_array_equal(w.numpy(), statistics[w.path], err_msg=w.path)
+
+
+def test_the_learning_rate_drops_by_the_finetune_factor_once_the_encoder_is_unfrozen():
+    decay = callbacks.LinearDecay(10, 4, 2e-4, 2e-4, finetune_epoch=6, finetune_factor=0.1)
+    assert decay.factors(0) == (1.0, 1.0)
+    assert decay.factors(5) == (1.0, 1.0)
+    generator, discriminator = decay.factors(6)  # also the first decaying epoch: 1 - 1/5
+    assert generator == pytest.approx(0.08) and discriminator == pytest.approx(0.8)
+    assert callbacks.LinearDecay(10, 0, 1, 1).factors(9) == (1.0, 1.0)  # no encoder: no factor
