@@ -4,13 +4,16 @@ All in one process, same networks built by ``training.build_pix2pix`` (only ``pr
 alternating timed rounds of ``fit``; images per second from the median steady-state step time.
 Then: do float32 and bfloat16 training agree? The same seed, data and recipe trained for
 ``--agree-steps`` steps in each precision, L1 compared along the way. And does oneDNN really run
-bfloat16 kernels? One bfloat16 step in a subprocess with ONEDNN_VERBOSE=1, its primitives counted.
+bfloat16 kernels? One bfloat16 step in a subprocess with ONEDNN_VERBOSE=1, its primitives counted; and
+where the EfficientNet U-Net's step spends oneDNN's time in each precision (depthwise convolutions compute in
+float32 under bfloat16: ``colorgan.encoder``).
 
     .venv/bin/python bench/bench_precision.py [--steps N] [--rounds R] [--agree-steps S]
 """
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +39,25 @@ model = training.build_pix2pix({"image_size": 64, "base_filters": 32, "precision
 model.set_epoch(0)
 model.train_on_batch(np.zeros((16, 64, 64, 1), "float32"), np.zeros((16, 64, 64, 2), "float32"))
 """
+
+# One training step of the EfficientNet U-Net (encoder trained) under ONEDNN_VERBOSE: which kernels take the time.
+PROFILE_SCRIPT = """
+import sys
+import numpy as np
+from colorgan import training
+model = training.build_pix2pix({"encoder": "efficientnet_lite0", "pretrained": False, "image_size": 128,
+                                "precision": sys.argv[1], "warmup_epochs": 1, "dropout_rate": 0.0})
+model.set_epoch(0)
+rng = np.random.default_rng(0)
+x = rng.uniform(-1, 1, (16, 128, 128, 1)).astype("float32")
+y = rng.uniform(-0.5, 0.5, (16, 128, 128, 2)).astype("float32")
+model.train_on_batch(x, y)  # traced, kernels created
+print("STEPS_BEGIN", flush=True)
+for _ in range(int(sys.argv[2])):
+    model.train_on_batch(x, y)
+print("STEPS_END", flush=True)
+"""
+PROPAGATIONS = {"forward_training": "forward", "backward_data": "backward data", "backward_weights": "backward weights"}
 
 
 def batch_dataset(image_size, batch_size, seed=0):
@@ -92,6 +114,28 @@ def onednn_bf16_primitives():
             "implementations": sorted({_after(line.split(","), "convolution") for line in lines})[:4]}
 
 
+def onednn_profile(precision_name, steps=2):
+    """{kernel kind: oneDNN milliseconds per step} of the encoder U-Net's training step (encoder trained,
+    128 px, batch 16), from ONEDNN_VERBOSE's exec lines; convolutions split into depthwise (grouped) and
+    dense, and by propagation. Time outside oneDNN (TensorFlow's own kernels, casts) is not in it."""
+    environment = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", PROFILE_SCRIPT, precision_name, str(steps)], capture_output=True,
+                            text=True, env=environment, timeout=900, check=True)
+    body = result.stdout.split("STEPS_BEGIN", 1)[1].split("STEPS_END", 1)[0]
+    totals = {}
+    for line in body.splitlines():
+        if not line.startswith("onednn_verbose") or ",exec," not in line:
+            continue
+        fields = line.split(",")
+        kind = fields[5]
+        if kind == "convolution":
+            grouped = re.match(r"g(\d+)", fields[-2])
+            kind = (("depthwise" if grouped and int(grouped.group(1)) > 1 else "dense") + " conv "
+                    + PROPAGATIONS.get(fields[7], fields[7]))
+        totals[kind] = totals.get(kind, 0.0) + float(fields[-1]) / steps
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
 def _after(fields, name):
     """The field after ``name`` in a oneDNN verbose line: the implementation (e.g. brg_conv_fwd:avx512_core_bf16)."""
     return fields[fields.index(name) + 1] if name in fields[:-1] else "?"
@@ -132,6 +176,10 @@ def main():
     rows.append({"what": "float32 vs bfloat16 training agreement", **agreement(args.agree_steps)})
     if precision.cpu_has_bf16() and not tf.config.list_physical_devices("GPU"):
         rows.append({"what": "oneDNN primitives of one bfloat16 step (ONEDNN_VERBOSE)", **onednn_bf16_primitives()})
+        for name in ("float32", "bfloat16"):  # issue 17: which kernels dominate the encoder U-Net's step
+            kernels = onednn_profile(name)
+            rows.append({"what": f"EfficientNet U-Net step (encoder trained, 128 px), oneDNN ms per step, {name}",
+                         "total_ms": sum(kernels.values()), **{kind: round(ms, 1) for kind, ms in kernels.items()}})
     report("precision", rows, notes=f"CPU ({os.cpu_count()} cores), auto precision here: {best}; median step time "
                                     f"over {args.rounds} alternating rounds of {args.steps} steps")
 

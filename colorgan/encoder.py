@@ -54,6 +54,13 @@ def _relu6(name, dtype):
     return layers.ReLU(max_value=6.0, name=name, dtype=dtype)
 
 
+def _depthwise_dtype(dtype):
+    """float32 where the rest computes in bfloat16: oneDNN's bfloat16 depthwise backward kernels ran 3-9x slower
+    than its float32 ones on this CPU (AMX), 71 % of a bfloat16 training step (``make bench``, bench_precision)."""
+    policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype == "bfloat16" else dtype
+
+
 def _mbconv(x, index, kernel, stride, expand, in_filters, out_filters, dtype):
     """Inverted residual: 1x1 expand -> kxk depthwise (stride) -> 1x1 project, + input when shapes match."""
     name = f"blocks_{index}"
@@ -64,7 +71,7 @@ def _mbconv(x, index, kernel, stride, expand, in_filters, out_filters, dtype):
         x = _relu6(f"{name}_relu0", dtype)(x)
     # TensorFlow's "same" padding (the checkpoint was ported from TF: odd strided sizes pad bottom-right).
     x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise",
-                               dtype=dtype)(x)
+                               dtype=_depthwise_dtype(dtype))(x)
     x = _batch_norm(f"{name}_bn1", dtype)(x)
     x = _relu6(f"{name}_relu1", dtype)(x)
     x = layers.Conv2D(out_filters, 1, use_bias=False, name=f"{name}_project", dtype=dtype)(x)

@@ -3,7 +3,8 @@
 ``auto`` picks float16 on a GPU (tensor cores, with loss scaling) and float32 on CPUs without bfloat16
 kernels. On CPUs with AMX or AVX512-BF16 it depends on the network, so a run measures it
 (``fastest``): oneDNN's bfloat16 convolutions made the paper's U-Net ~2x faster at 128 px, while the
-EfficientNet U-Net's depthwise convolutions ran slower in bfloat16. ``resolve`` alone (no measurement)
+EfficientNet U-Net's depthwise convolutions ran 3-9x slower backward in bfloat16 (so they compute in float32
+there, ``colorgan.encoder``) and its casts eat what its dense convolutions gain. ``resolve`` alone (no measurement)
 says bfloat16 there. Weights and optimizer state stay float32 under both mixed policies; the exported
 generator is always float32.
 """

@@ -215,3 +215,15 @@ def test_the_learning_rate_drops_by_the_finetune_factor_once_the_encoder_is_unfr
     generator, discriminator = decay.factors(6)  # also the first decaying epoch: 1 - 1/5
     assert generator == pytest.approx(0.08) and discriminator == pytest.approx(0.8)
     assert callbacks.LinearDecay(10, 0, 1, 1).factors(9) == (1.0, 1.0)  # no encoder: no factor
+
+
+def test_depthwise_convolutions_compute_in_float32_where_the_rest_is_bfloat16():
+    generator = encoder_unet.build_generator(pretrained=False, dtype="mixed_bfloat16")
+    depthwise = [layer for layer in generator.layers if isinstance(layer, keras.layers.DepthwiseConv2D)]
+    assert len(depthwise) == 16
+    assert {layer.compute_dtype for layer in depthwise} == {"float32"}
+    assert generator.get_layer("blocks_3_expand").compute_dtype == "bfloat16"
+    ab = generator(np.zeros((1, 64, 64, 1), "float32"))
+    assert tuple(ab.shape) == (1, 64, 64, 2) and keras.backend.standardize_dtype(ab.dtype) == "float32"
+    plain = encoder_unet.build_generator(pretrained=False)
+    assert {layer.compute_dtype for layer in plain.layers if isinstance(layer, keras.layers.DepthwiseConv2D)} == {"float32"}
