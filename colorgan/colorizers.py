@@ -119,9 +119,7 @@ def load_generator(path=None, engine="tensorflow"):
 
 
 def _load_keras(path):
-    import keras  # here, not at the top: under the onnx engine colorizing never imports Keras or TensorFlow
-
-    generator = keras.models.load_model(path, compile=False, safe_mode=True)
+    generator = modelfile.load_keras(path)  # Keras imported there: under the onnx engine it never is
     if shipped.is_compact(generator):  # float16 weights for storage: compute in float32 as trained
         generator = shipped.with_policy(generator, "float32", path)
     return generator

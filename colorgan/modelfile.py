@@ -57,6 +57,15 @@ def check_config(path):
                                  "layer; colorgan loads generators made of plain Keras layers only")
 
 
+def load_keras(path):
+    """The Keras model in a .keras file, not compiled: its config checked first (``check_config``, which raises
+    ModelFileError naming the file), then read by Keras in safe mode. The one way colorgan opens a .keras file."""
+    check_config(path)
+    import keras  # here: colorize's ONNX path checks files without ever importing Keras
+
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
 def read_calibration(path):
     """The calibration stored inside a .keras file ({"gain", "working_size", ...}), or None."""
     try:

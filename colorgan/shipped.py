@@ -94,11 +94,9 @@ def is_compact(model):
 
 def export_compact(generator_path, out_dir):
     """Write a run's generator as a float16 .keras file with the run's config and calibrated gain beside it."""
-    import keras  # as in with_policy
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    generator = keras.models.load_model(generator_path, compile=False, safe_mode=True)
+    generator = modelfile.load_keras(generator_path)
     with_policy(generator, "float16").save(out_dir / runs.GENERATOR_NAME)
     config = runs.read_config(Path(generator_path).parent)
     (out_dir / runs.CONFIG_NAME).write_text(json.dumps({"image_size": config["image_size"],

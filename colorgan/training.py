@@ -136,8 +136,7 @@ def start_from(model, path):
     path = resolve(path)
     if not path.is_file():
         raise ValueError(f"init_from: no generator file {path}")
-    modelfile.check_config(path)  # a file that holds code is refused before Keras runs any of it
-    source = keras.models.load_model(path, compile=False, safe_mode=True)
+    source = modelfile.load_keras(path)  # a file that holds code is refused before Keras runs any of it
     try:  # float32 whatever the file stores (the shipped generator keeps float16 weights)
         model.generator.set_weights([np.asarray(weight, "float32") for weight in source.get_weights()])
     except ValueError as error:
