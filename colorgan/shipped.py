@@ -101,7 +101,8 @@ def export_compact(generator_path, out_dir):
     config = runs.read_config(Path(generator_path).parent)
     (out_dir / runs.CONFIG_NAME).write_text(json.dumps({"image_size": config["image_size"],
                                                          "base_filters": config["base_filters"],
-                                                         "objective": config["objective"]}, indent=2) + "\n")
+                                                         "objective": config["objective"],
+                                                         "encoder": config.get("encoder", "none")}, indent=2) + "\n")
     calibrated = runs.gain_file(generator_path)
     if calibrated is not None:
         shutil.copyfile(calibrated, out_dir / runs.GAIN_NAME)
