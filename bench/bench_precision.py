@@ -103,13 +103,21 @@ def agreement(steps, image_size=64, base_filters=32, batch_size=16):
             "max_relative_gap_per_50_steps": float(gap.max())}
 
 
+def onednn_exec_lines(script, *args, check=False):
+    """The primitive-execution lines oneDNN prints while ``script`` runs in a subprocess with ONEDNN_VERBOSE=1;
+    only those between the script's STEPS_BEGIN and STEPS_END markers where it prints them."""
+    environment = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=environment,
+                            timeout=900, check=check)
+    text = result.stdout
+    if "STEPS_BEGIN" in text:
+        text = text.split("STEPS_BEGIN", 1)[1].split("STEPS_END", 1)[0]
+    return [line for line in text.splitlines() if line.startswith("onednn_verbose") and ",exec," in line]
+
+
 def onednn_bf16_primitives():
     """Counts of oneDNN convolution primitives executed by one bfloat16 step, by data type."""
-    environment = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", ONEDNN_SCRIPT], capture_output=True, text=True, env=environment,
-                            timeout=600)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("onednn_verbose") and ",exec," in line
-             and "convolution" in line]
+    lines = [line for line in onednn_exec_lines(ONEDNN_SCRIPT) if "convolution" in line]
     return {"convolutions_executed": len(lines), "with_bf16_data": sum("bf16" in line for line in lines),
             "implementations": sorted({_after(line.split(","), "convolution") for line in lines})[:4]}
 
@@ -118,14 +126,8 @@ def onednn_profile(precision_name, steps=2):
     """{kernel kind: oneDNN milliseconds per step} of the encoder U-Net's training step (encoder trained,
     128 px, batch 16), from ONEDNN_VERBOSE's exec lines; convolutions split into depthwise (grouped) and
     dense, and by propagation. Time outside oneDNN (TensorFlow's own kernels, casts) is not in it."""
-    environment = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", PROFILE_SCRIPT, precision_name, str(steps)], capture_output=True,
-                            text=True, env=environment, timeout=900, check=True)
-    body = result.stdout.split("STEPS_BEGIN", 1)[1].split("STEPS_END", 1)[0]
     totals = {}
-    for line in body.splitlines():
-        if not line.startswith("onednn_verbose") or ",exec," not in line:
-            continue
+    for line in onednn_exec_lines(PROFILE_SCRIPT, precision_name, str(steps), check=True):
         fields = line.split(",")
         kind = fields[5]
         if kind == "convolution":
