@@ -9,7 +9,7 @@ notebook 03 run ``calibrate`` after the last epoch; ``colorgan calibrate RUN`` r
 
 from colorgan import colorizers, evaluate, inference, runs
 from colorgan.config import DEFAULTS, read_run_config
-from colorgan.data.layout import original_photos, split_folder
+from colorgan.data.layout import count_source_files, validation_originals
 
 # What color_strength.json records as the rule (its one home: rewording a docstring changes no run's record).
 STRENGTH_RULE = (
@@ -105,8 +105,9 @@ def calibrate(folder, config=None, verbose=1):
     folder = runs.folder_of(folder)
     config = {**DEFAULTS, **config} if config else read_run_config(folder)
     generator = colorizers.load_generator(folder / runs.GENERATOR_NAME)
-    photos = calibration_photos(original_photos(config["prepared_dir"], "val"))  # as users see them
-    originals = sum(photo.parent != split_folder(config["prepared_dir"], "val") for photo in photos)
+    folders = (config["prepared_dir"], *config["extra_val_dirs"])
+    photos = calibration_photos(validation_originals(config["prepared_dir"], config["extra_val_dirs"]))  # as users see them
+    originals = count_source_files(photos, folders)
     sizes = [int(config["image_size"] * factor) for factor in config["working_size_factors"]]
     chosen, table = calibrate_strength(generator, photos, margin_db=config["strength_margin_db"],
                                        margin_ciede=config["strength_margin_ciede"], working_sizes=sizes)

@@ -10,12 +10,14 @@ rest of the package calls ``config`` too (so it imports the functions, not the m
 """
 
 from colorgan import encoder_unet, gan, models, objectives, precision, runs
+from colorgan.paths import resolve
 
 # The paper's settings at 256x256 (Isola et al., 2017); notebooks and profiles override them.
 DEFAULTS = {
     "run_name": "default",
     "prepared_dir": "data/prepared/default",
     "extra_train_dirs": [],  # more prepared folders to train on (all their photos; never validated on)
+    "extra_val_dirs": [],  # more prepared folders to validate and calibrate on (all their photos; never trained on)
     "models_dir": "models",
     "init_from": "",  # a generator .keras file to start from (fine-tuning); "": random weights. Not when resuming.
     "image_size": 256,
@@ -100,9 +102,19 @@ def resolve_config(config=None, **overrides):
             raise ValueError(f"{name} must be >= 1, got {resolved[name]}")
     if not 0 <= int(resolved["decay_epochs"]) <= int(resolved["epochs"]):
         raise ValueError(f"decay_epochs must be in [0, epochs={resolved['epochs']}], got {resolved['decay_epochs']}")
+    _check_folders_apart(resolved)
     if not str(resolved["run_name"]).strip() or "/" in str(resolved["run_name"]):
         raise ValueError(f"run_name must be a plain folder name, got {resolved['run_name']!r}")
     return resolved
+
+
+def _check_folders_apart(config):
+    """A prepared folder is trained on or validated on, never both: that would score photos the run learned."""
+    trained = {str(resolve(folder)) for folder in [*config["extra_train_dirs"], config["prepared_dir"]]}
+    both = sorted(str(folder) for folder in config["extra_val_dirs"] if str(resolve(folder)) in trained)
+    if both:
+        raise ValueError(f"extra_val_dirs {both} are also trained on (prepared_dir or extra_train_dirs): a folder "
+                         "validated on must never be trained on; prepare its photos into a folder of their own")
 
 
 def _as_number(name, value, default):

@@ -43,7 +43,7 @@ class TrainingDiverged(RuntimeError):
 def _fingerprint(config):
     """A number that differs when the recipe differs (paths may differ between workers' machines)."""
     recipe = {name: value for name, value in config.items() if name not in ("models_dir", "prepared_dir",
-                                                                            "extra_train_dirs")}
+                                                                            "extra_train_dirs", "extra_val_dirs")}
     return zlib.crc32(json.dumps(recipe, sort_keys=True, default=str).encode())
 
 
@@ -127,7 +127,7 @@ def make_datasets(config, drop_remainder=False):
     if config["steps_per_epoch"]:
         train = train.repeat()  # an epoch is then steps_per_epoch batches, whatever the split's size
     val = make_dataset(config["prepared_dir"], "val", config["image_size"], config["batch_size"],
-                       training=False, cache=config["cache"], shuffle=False, drop_remainder=drop_remainder)
+                       extra_dirs=config["extra_val_dirs"], training=False, cache=config["cache"], shuffle=False, drop_remainder=drop_remainder)
     return train, val
 
 

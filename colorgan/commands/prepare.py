@@ -23,7 +23,8 @@ def add_arguments(parser):
                              f"{PREPARED_DIR / 'default'})")
     parser.add_argument("--size", type=int, default=256, help="short side of the stored photos (default: 256)")
     parser.add_argument("--val-fraction", type=float, default=0.05,
-                        help="fraction of photos for validation (default: 0.05)")
+                        help="fraction of photos for validation (default: 0.05; 1: a folder to validate "
+                             "on only, for a run's extra_val_dirs)")
     parser.add_argument("--seed", type=int, default=0, help="changes which photos go to validation (default: 0)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
 

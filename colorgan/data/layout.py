@@ -57,6 +57,22 @@ def original_photos(prepared_dir, split="val"):
     return [photos[name] for name in sorted(photos)]
 
 
+def validation_originals(prepared_dir, extra_dirs=()):
+    """A run's validation photos at their original resolution, sorted: the val split of ``prepared_dir`` and
+    every photo of ``extra_dirs`` (a run's ``extra_val_dirs``: folders validated on whole, never trained on),
+    each as ``original_photos`` finds it."""
+    photos = list(original_photos(prepared_dir, "val"))
+    for folder in extra_dirs:
+        photos += [photo for split in SPLITS for photo in original_photos(folder, split)]
+    return sorted(photos)
+
+
+def count_source_files(photos, prepared_dirs):
+    """How many of ``photos`` are source files, not prepared copies inside one of ``prepared_dirs``."""
+    folders = [resolve(folder).resolve() for folder in prepared_dirs]
+    return sum(not any(Path(photo).resolve().is_relative_to(folder) for folder in folders) for photo in photos)
+
+
 def split_folder(prepared_dir, split) -> Path:
     return resolve(prepared_dir) / split
 

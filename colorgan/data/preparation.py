@@ -45,8 +45,8 @@ def prepare(sources=(), out="data/prepared/default", size=256, val_fraction=0.05
     Returns:
         The summary dict: found, kept, train, val, dropped (counts by reason), processed, reused.
     """
-    if not 0.0 <= float(val_fraction) < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    if not 0.0 <= float(val_fraction) <= 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1] (1: a folder to validate on only), got {val_fraction}")
     if int(size) < min_size:
         raise ValueError(f"size must be at least {min_size} pixels, got {size}")
     source_names = [str(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
