@@ -63,19 +63,23 @@ def worth_measuring(precision):
 def fastest(builders, batch, steps=3, warmup=2):
     """The precision whose training step is fastest: ({precision: seconds per step}, its name).
 
+    The candidates are timed in alternating rounds (one step of each per round, the median of ``steps``
+    rounds), so a load that comes or goes while they are timed (another job on the machine) weighs on all of
+    them alike instead of on whichever was timed last.
+
     Args:
         builders: {precision: a function returning a compiled model in that precision}.
         batch: (inputs, targets) for ``train_on_batch``; the first ``warmup`` steps (tracing) are not timed.
     """
-    seconds = {}
-    for name, build in builders.items():
-        model = build()
+    models = {name: build() for name, build in builders.items()}
+    for model in models.values():
         for _ in range(warmup):
             model.train_on_batch(*batch)
-        times = []
-        for _ in range(steps):
+    times = {name: [] for name in models}
+    for _ in range(steps):
+        for name, model in models.items():
             start = time.perf_counter()
             model.train_on_batch(*batch)
-            times.append(time.perf_counter() - start)
-        seconds[name] = statistics.median(times)
+            times[name].append(time.perf_counter() - start)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     return seconds, min(seconds, key=seconds.get)

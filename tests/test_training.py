@@ -265,6 +265,18 @@ def test_fastest_picks_the_quickest_step(monkeypatch):
 
     seconds, chosen = precision.fastest({"float32": lambda: Model(0.3), "bfloat16": lambda: Model(0.2)}, (None,))
     assert chosen == "bfloat16" and seconds == pytest.approx({"float32": 0.3, "bfloat16": 0.2})
+
+    # Another job starts while they are timed (every step from the 6th on takes twice as long): timed one after
+    # the other, float32 would be timed before it came (0.3 s) and bfloat16 after (0.4 s), and picked wrongly.
+    calls = {"n": 0}
+
+    class Loaded(Model):
+        def train_on_batch(self, *batch):
+            calls["n"] += 1
+            clock["now"] += self.cost * (2 if calls["n"] >= 6 else 1)
+
+    seconds, chosen = precision.fastest({"float32": lambda: Loaded(0.3), "bfloat16": lambda: Loaded(0.2)}, (None,))
+    assert chosen == "bfloat16" and seconds == pytest.approx({"float32": 0.6, "bfloat16": 0.4})
 def test_history_rows_never_repeat_when_a_run_resumes_from_an_older_checkpoint(prepared, tmp_path):
     training.train(tiny_config(prepared, tmp_path, checkpoint_every=2), verbose=0)
     history = tmp_path / "tiny" / "history.csv"
