@@ -1,6 +1,7 @@
 """The shipped generator: compact float16 storage that loads as float32, the default order, URLs with checksums."""
 
 import hashlib
+import json
 
 import keras
 import numpy as np
@@ -76,7 +77,8 @@ def test_the_shipped_file_loads_in_plain_keras_and_colorizes(sample_photos):
     assert plain.output_shape == (None, None, None, 2)
     colorizer = colorizers.load(shipped.SHIPPED_GENERATOR)
     calibrated = runs.read_calibration(shipped.SHIPPED_GENERATOR)[1]
-    sizes = [int(64 * factor) for factor in DEFAULTS["working_size_factors"]]  # 64-px crops, 1x-4x
+    trained_at = json.loads((shipped.PRETRAINED_DIR / runs.CONFIG_NAME).read_text())["image_size"]
+    sizes = [int(trained_at * factor) for factor in DEFAULTS["working_size_factors"]]  # its crops' side, 1x-4x
     assert colorizer.working_size == calibrated in sizes and colorizer.gain > 0
     ab = colorizer.generator(np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype("float32")).numpy()
     assert ab.dtype == np.float32 and np.abs(ab).max() <= 1.0
