@@ -30,25 +30,30 @@ def gray_version(rgb):
     return color.lab_to_rgb_u8(lightness, no_color, no_color)
 
 
-def default_data_dir(model_path):
-    """<prepared_dir>/val of the run that produced ``model_path`` (from the config.json beside it)."""
+def default_data_dirs(model_path):
+    """The validation folders of the run that produced ``model_path`` (from the config.json beside it):
+    <prepared_dir>/val, then each of its ``extra_val_dirs`` (validated on whole: both splits, where present)."""
     config = runs.read_config(model_path)
     if not config:
         raise ValueError(f"no config.json beside {model_path} to find its validation photos; pass --data DIR")
     prepared_dir = config.get("prepared_dir")
     if not prepared_dir:
         raise ValueError(f"{Path(model_path).with_name('config.json')} names no prepared_dir; pass --data DIR")
-    return resolve(prepared_dir) / "val"
+    extra = [resolve(folder) / split for folder in config.get("extra_val_dirs", []) for split in ("train", "val")]
+    return [resolve(prepared_dir) / "val", *(folder for folder in extra if folder.is_dir())]
 
 
-def list_photos(data_dir, max_images=None, seed=0):
-    """Image files under ``data_dir`` (recursive), sorted; a seeded random subset of ``max_images`` if given."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise ValueError(f"evaluation folder not found: {data_dir}")
-    paths = images.find_images(data_dir)
+def list_photos(data_dirs, max_images=None, seed=0):
+    """Image files under ``data_dirs`` (a folder or a list of them; recursive), sorted in each; a seeded subset
+    of ``max_images`` if given."""
+    folders = [Path(data_dirs)] if isinstance(data_dirs, (str, Path)) else [Path(folder) for folder in data_dirs]
+    paths = []
+    for data_dir in folders:
+        if not data_dir.is_dir():
+            raise ValueError(f"evaluation folder not found: {data_dir}")
+        paths += images.find_images(data_dir)
     if not paths:
-        raise ValueError(f"no image files in {data_dir}")
+        raise ValueError(f"no image files in {', '.join(map(str, folders))}")
     return seeded_subset(paths, max_images, seed)
 
 

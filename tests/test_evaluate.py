@@ -48,7 +48,21 @@ def test_list_photos_is_recursive_sorted_and_subsets_reproducibly(run_folder):
         everything)
     with pytest.raises(ValueError, match="not found"):
         evaluate.list_photos(val / "missing")
-    assert evaluate.default_data_dir(run_folder / "run" / "generator.keras") == val
+    assert evaluate.default_data_dirs(run_folder / "run" / "generator.keras") == [val]
+
+
+def test_a_runs_validation_photos_include_its_extra_val_dirs(run_folder, tmp_path, sample_photos):
+    held = tmp_path / "held"
+    (held / "val").mkdir(parents=True)
+    Image.fromarray(sample_photos["coffee"][::8, ::8]).save(held / "val" / "scene.png")
+    run = tmp_path / "run"
+    run.mkdir()
+    config = json.loads((run_folder / "run" / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "extra_val_dirs": [str(held)]}))
+    folders = evaluate.default_data_dirs(run / "generator.keras")
+    assert folders == [run_folder / "prepared" / "val", held / "val"]  # held/train does not exist: left out
+    photos = evaluate.list_photos(folders)
+    assert len(photos) == 7 and photos[-1] == held / "val" / "scene.png"
 
 
 def test_evaluate_scores_model_and_gray_on_the_same_photos_and_skips_broken_files(run_folder):

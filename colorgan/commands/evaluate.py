@@ -1,8 +1,8 @@
 """Score a trained generator on a folder of color photos, beside the gray baseline, and save metrics.json.
 
 Each photo's grayscale version is colorized and compared with the photo; the gray version itself
-is scored too, because PSNR and SSIM reward gray output. Default data: the validation split of the
-run the model comes from (prepared_dir in the config.json beside it).
+is scored too, because PSNR and SSIM reward gray output. Default data: the validation photos of the
+run the model comes from (prepared_dir's val split and any extra_val_dirs, from the config.json beside it).
 """
 
 import sys
@@ -17,7 +17,8 @@ def add_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="shipped (default), newest (your newest run), a generator .keras file or URL#sha256=<hex>")
     parser.add_argument("--data", default=None, metavar="DIR",
-                        help="folder of color photos (default: <prepared_dir>/val of the model's run)")
+                        help="folder of color photos (default: the validation photos of the model's run: "
+                             "<prepared_dir>/val and its extra_val_dirs)")
     parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
     parser.add_argument("--seed", type=int, default=0, help="seed of that subset (default: 0)")
     parser.add_argument("--out", default=None, metavar="JSON",
@@ -35,8 +36,8 @@ def run(args):
         colorizer = colorizers.load(args.model)
         model_path = colorizer.path
         print(f"generator: {model_path} ({colorizer.source}; color gain {colorizer.gain:g})", flush=True)
-        data_dir = from_cwd(args.data) if args.data else evaluate.default_data_dir(model_path)
-        photo_paths = evaluate.list_photos(data_dir, args.max_images, args.seed)
+        data_dirs = [from_cwd(args.data)] if args.data else evaluate.default_data_dirs(model_path)
+        photo_paths = evaluate.list_photos(data_dirs, args.max_images, args.seed)
     except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -45,7 +46,7 @@ def run(args):
     for entry in result["skipped"]:
         print(f"skipped {entry['file']}: {entry['reason']}")
     out = from_cwd(args.out) if args.out else default_out(model_path)
-    evaluate.write_json(result, out, model_path=str(model_path), data_dir=str(data_dir))
+    evaluate.write_json(result, out, model_path=str(model_path), data_dir=", ".join(map(str, data_dirs)))
     print(evaluate.format_table(result))
     print(f"-> {out}")
     return 0
