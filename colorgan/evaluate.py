@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from colorgan import color, colorizers, images, inference, metrics, runs
-from colorgan.paths import resolve
+from colorgan.data.layout import split_folder, validation_splits
 
 LABELS = {
     "psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "auc": "ab AUC (Zhang)", "ab_mae": "ab MAE",
@@ -32,15 +32,16 @@ def gray_version(rgb):
 
 def default_data_dirs(model_path):
     """The validation folders of the run that produced ``model_path`` (from the config.json beside it):
-    <prepared_dir>/val, then each of its ``extra_val_dirs`` (validated on whole: both splits, where present)."""
+    ``layout.validation_splits``' folders (<prepared_dir>/val first; those of extra_val_dirs where present)."""
     config = runs.read_config(model_path)
     if not config:
         raise ValueError(f"no config.json beside {model_path} to find its validation photos; pass --data DIR")
     prepared_dir = config.get("prepared_dir")
     if not prepared_dir:
         raise ValueError(f"{Path(model_path).with_name('config.json')} names no prepared_dir; pass --data DIR")
-    extra = [resolve(folder) / split for folder in config.get("extra_val_dirs", []) for split in ("train", "val")]
-    return [resolve(prepared_dir) / "val", *(folder for folder in extra if folder.is_dir())]
+    folders = [split_folder(folder, split) for folder, split in
+               validation_splits(prepared_dir, config.get("extra_val_dirs", []))]
+    return [folders[0], *(folder for folder in folders[1:] if folder.is_dir())]
 
 
 def list_photos(data_dirs, max_images=None, seed=0):

@@ -57,14 +57,17 @@ def original_photos(prepared_dir, split="val"):
     return [photos[name] for name in sorted(photos)]
 
 
+def validation_splits(prepared_dir, extra_dirs=()):
+    """Where a run's validation photos are, as (prepared folder, split) pairs: the val split of ``prepared_dir``,
+    then both splits of each of ``extra_dirs`` (a run's ``extra_val_dirs``: validated on whole, never trained on)."""
+    return [(prepared_dir, "val"), *((folder, split) for folder in extra_dirs for split in SPLITS)]
+
+
 def validation_originals(prepared_dir, extra_dirs=()):
-    """A run's validation photos at their original resolution, sorted: the val split of ``prepared_dir`` and
-    every photo of ``extra_dirs`` (a run's ``extra_val_dirs``: folders validated on whole, never trained on),
-    each as ``original_photos`` finds it."""
-    photos = list(original_photos(prepared_dir, "val"))
-    for folder in extra_dirs:
-        photos += [photo for split in SPLITS for photo in original_photos(folder, split)]
-    return sorted(photos)
+    """A run's validation photos (``validation_splits``) at their original resolution, as ``original_photos``
+    finds each, sorted."""
+    return sorted(photo for folder, split in validation_splits(prepared_dir, extra_dirs)
+                  for photo in original_photos(folder, split))
 
 
 def count_source_files(photos, prepared_dirs):
