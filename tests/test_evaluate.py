@@ -146,8 +146,15 @@ def test_evaluating_the_shipped_generator_writes_nothing_into_the_package(tmp_pa
     folder.mkdir()
     for name, photo in sorted(sample_photos.items())[:2]:
         cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(photo, (64, 48))[..., ::-1])
+    more = tmp_path / "more"
+    more.mkdir()
+    cv2.imwrite(str(more / "third.png"), cv2.resize(sample_photos["coffee"], (64, 48))[..., ::-1])
     before = sorted(path.name for path in shipped.PRETRAINED_DIR.iterdir())
     assert cli.main(["evaluate", "--model", str(shipped.SHIPPED_GENERATOR), "--data", str(folder)]) == 0
     assert sorted(path.name for path in shipped.PRETRAINED_DIR.iterdir()) == before
     written = tmp_path / "build" / "metrics" / "shipped_generator.json"
     assert json.loads(written.read_text())["n_images"] == 2 and str(written) in capsys.readouterr().out
+    # --data again adds a folder: all of their photos are scored
+    assert cli.main(["evaluate", "--model", str(shipped.SHIPPED_GENERATOR), "--data", str(folder), "--data",
+                     str(more)]) == 0
+    assert json.loads(written.read_text())["n_images"] == 3

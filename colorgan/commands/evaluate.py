@@ -16,9 +16,9 @@ HELP = "metrics of a generator on color photos (PSNR, SSIM, CIEDE2000, AUC, colo
 def add_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="shipped (default), newest (your newest run), a generator .keras file or URL#sha256=<hex>")
-    parser.add_argument("--data", default=None, metavar="DIR",
-                        help="folder of color photos (default: the validation photos of the model's run: "
-                             "<prepared_dir>/val and its extra_val_dirs)")
+    parser.add_argument("--data", default=None, metavar="DIR", action="append",
+                        help="folder of color photos; repeat it for several (default: the validation photos of the "
+                             "model's run: <prepared_dir>/val and its extra_val_dirs)")
     parser.add_argument("--max-images", type=int, default=None, metavar="N", help="a seeded random subset of N photos")
     parser.add_argument("--seed", type=int, default=0, help="seed of that subset (default: 0)")
     parser.add_argument("--out", default=None, metavar="JSON",
@@ -36,7 +36,7 @@ def run(args):
         colorizer = colorizers.load(args.model)
         model_path = colorizer.path
         print(f"generator: {model_path} ({colorizer.source}; color gain {colorizer.gain:g})", flush=True)
-        data_dirs = [from_cwd(args.data)] if args.data else evaluate.default_data_dirs(model_path)
+        data_dirs = [from_cwd(folder) for folder in args.data] if args.data else evaluate.default_data_dirs(model_path)
         photo_paths = evaluate.list_photos(data_dirs, args.max_images, args.seed)
     except ValueError as error:  # ModelError included: a missing model, folder or config, said plainly
         print(f"error: {error}", file=sys.stderr)
