@@ -192,6 +192,18 @@ def test_all_notebooks_run_in_order_with_their_own_defaults(tmp_path):
 
 
 @pytest.mark.slow
+def test_notebook_02_draws_the_network_the_encoder_recipe_trains(tmp_path):
+    """params/encoder.yaml's names reach 02 too: it builds the EfficientNet-Lite0 U-Net, not the paper's (~30 s)."""
+    overrides = {"encoder": "efficientnet_lite0", "pretrained": False}  # random weights: no ImageNet file needed
+    [executed] = run_notebooks(None, ["02"], output_dir=tmp_path / "executed", overrides=overrides)
+    outputs = [o for c in _read(executed).cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert not errors, f"{errors[0]['ename']}: {errors[0]['evalue']}"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "size multiple 32" in text and "of it are the encoder's, from random weights" in text
+
+
+@pytest.mark.slow
 def test_notebook_04_stands_alone_with_the_shipped_generator_and_saves_your_photo(tmp_path, sample_photos):
     """No prepared folder, no run: scikit-image's samples, then a photo of one's own saved in out_dir (~45 s)."""
     import cv2
