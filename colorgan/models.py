@@ -38,13 +38,18 @@ def unet_depth(image_size):
 
 
 def size_multiple(generator):
-    """Height and width fed to ``generator`` must be multiples of this: 2 to the number of its stride-2
-    convolutions (256 for the 256 U-Net, 32 for the EfficientNet one)."""
-    strided = sum(1 for layer in generator.layers if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D))
-                  and max(layer.strides) > 1)
-    if strided == 0:
-        raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
-    return 2**strided
+    """Height and width fed to ``generator`` must be multiples of this: 2 to the number of stride-2 convolutions
+    on its deepest path (256 for the 256 U-Net, 32 for the EfficientNet one, the larger for both averaged);
+    ``onnx_export.size_multiple`` reads it from the network's config, once per model."""
+    cached = getattr(generator, "_colorgan_size_multiple", None)
+    if cached is None:
+        from colorgan import onnx_export  # Keras-free: it reads configs as a .keras file stores them
+
+        cached = onnx_export.size_multiple(generator.get_config())
+        if cached == 1:
+            raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
+        generator._colorgan_size_multiple = cached
+    return cached
 
 
 def _replicas_in_sync():

@@ -24,6 +24,7 @@ _AXIS_NCHW = {0: 0, 1: 2, 2: 3, 3: 1}
 INPUT_NAME, OUTPUT_NAME = "input__nhwc", "output__nhwc"  # not Keras layer names, which become tensor names
 _IDENTITY_LAYERS = {"Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ActivityRegularization"}
 _MERGE_OPS = {"Add": "Add", "Subtract": "Sub", "Multiply": "Mul", "Maximum": "Max", "Minimum": "Min"}
+_VARIADIC_OPS = {"Average": "Mean"}  # ONNX takes any number of inputs at once
 
 
 class ExportError(ValueError):
@@ -206,6 +207,8 @@ def _layer(graph, layer, inputs, weights):
         return graph.node("Identity", [x], name)
     if kind == "Concatenate":
         return graph.node("Concat", inputs, name, axis=_AXIS_NCHW[config.get("axis", -1) % 4])
+    if kind in _VARIADIC_OPS:
+        return graph.node(_VARIADIC_OPS[kind], inputs, name)
     if kind in _MERGE_OPS:
         out = inputs[0]
         for i, other in enumerate(inputs[1:]):
@@ -243,12 +246,18 @@ def _endpoints(value):
 
 
 def size_multiple(config):
-    """Height and width the network accepts are multiples of this: the product of its downsampling strides."""
-    multiple = 1
-    for layer in config["layers"]:
+    """Height and width a functional network (its config) accepts are multiples of this: the largest product of
+    downsampling strides on any path from its input to its output (a U-Net's 2 ** depth; for two networks
+    averaged, ``ensemble``, the larger of theirs). Transposed convolutions upsample and do not count."""
+    factor = {}
+    for layer in config["layers"]:  # topological order, as Keras writes it
+        before = max((factor[name] for name in _inputs_of(layer) if name in factor), default=1) \
+            if layer.get("inbound_nodes") else 1
+        stride = 1
         if layer["class_name"] in ("Conv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D"):
-            multiple *= int(_pair(layer["config"]["strides"])[0])
-    return multiple
+            stride = int(_pair(layer["config"]["strides"])[0])
+        factor[layer["name"]] = before * stride
+    return max(factor[name] for name in _endpoints(config["output_layers"]))
 
 
 def to_onnx(path):
