@@ -21,7 +21,8 @@ DEFAULTS = {
     "models_dir": "models",
     "init_from": "",  # a generator .keras file to start from (fine-tuning); "": random weights. Not when resuming.
     "image_size": 256,
-    "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet)
+    "encoder": "none",  # none: the paper's U-Net; efficientnet_lite0: ImageNet-pretrained encoder (encoder_unet);
+    # both: the two averaged in one network (``colorgan average``, colorgan.ensemble; v0.3)
     "pretrained": True,  # efficientnet_lite0: start from ImageNet's weights (False: random, to measure their share)
     "frozen_epochs": 0,  # efficientnet_lite0: the encoder's weights and BatchNorm statistics stay fixed this long
     "frozen_batch_norm": False,  # efficientnet_lite0: its BatchNorm stays in inference mode when fine-tuned too
@@ -65,7 +66,7 @@ DEFAULTS = {
 }
 # Changing these would make the checkpoint unloadable: a resumed run must keep them.
 ARCHITECTURE = ("image_size", "base_filters", "precision", "objective", "encoder")
-ENCODERS = ("none", "efficientnet_lite0")
+ENCODERS = ("none", "efficientnet_lite0", "both")  # both: the two averaged in one network (colorgan.ensemble)
 
 
 def config_names():
@@ -85,9 +86,9 @@ def resolve_config(config=None, **overrides):
         resolved[name] = _as_number(name, resolved[name], default)
     if resolved["encoder"] not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}, got {resolved['encoder']!r}")
-    if resolved["encoder"] == "none":
+    if resolved["encoder"] in ("none", "both"):
         models.unet_depth(resolved["image_size"])  # raises ValueError for a size the U-Net cannot take
-    elif int(resolved["image_size"]) % encoder_unet.SIZE_MULTIPLE:
+    if resolved["encoder"] != "none" and int(resolved["image_size"]) % encoder_unet.SIZE_MULTIPLE:
         raise ValueError(f"image_size must be a multiple of {encoder_unet.SIZE_MULTIPLE} with the "
                          f"{resolved['encoder']} encoder, got {resolved['image_size']}")
     if not float(resolved["finetune_lr_factor"]) > 0:
@@ -97,6 +98,9 @@ def resolve_config(config=None, **overrides):
     if resolved["precision"] not in precision.PRECISIONS:
         raise ValueError(f"precision must be one of {precision.PRECISIONS}, got {resolved['precision']!r}")
     objectives.check_objective(resolved["objective"])
+    if resolved["encoder"] == "both" and resolved["objective"] == "classification":
+        raise ValueError("encoder both averages two tanh generators' ab: it takes an objective with a tanh head, "
+                         "not classification")
     for name in ("batch_size", "epochs", "base_filters", "sample_every", "checkpoint_every"):
         if int(resolved[name]) < 1:
             raise ValueError(f"{name} must be >= 1, got {resolved[name]}")

@@ -20,6 +20,7 @@ from colorgan import (
     checkpoint,
     distribute,
     encoder_unet,
+    ensemble,
     gan,
     modelfile,
     models,
@@ -48,17 +49,20 @@ def _fingerprint(config):
 
 
 def build_generator(config, dtype=None, pretrained=None):
-    """The config's generator: the paper's tanh U-Net or the EfficientNet-Lite0 one, each with a tanh head or a
-    classification head over ab bins. ``pretrained``: override the config's (False for a copy whose weights
+    """The config's generator: the paper's tanh U-Net, the EfficientNet-Lite0 one (each with a tanh head or a
+    classification head over ab bins), or both averaged in one network (``ensemble.merge``, tanh heads). ``pretrained``: override the config's (False for a copy whose weights
     are set from elsewhere, which need not read ImageNet's)."""
     classification = config["objective"] == "classification"
     head = {"bin_centres": objectives.gamut_bins() if classification else None,
             "temperature": config["decode_temperature"] if classification else None}
+    pretrained = config["pretrained"] if pretrained is None else pretrained
+    unet = (lambda: models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"],
+                                           dtype=dtype, **head))
     if config["encoder"] == "efficientnet_lite0":
-        pretrained = config["pretrained"] if pretrained is None else pretrained
         return encoder_unet.build_generator(pretrained=bool(pretrained), dtype=dtype, **head)
-    return models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"], dtype=dtype,
-                                  **head)
+    if config["encoder"] == "both":  # the layout ``colorgan average`` writes: the U-Net's layers first
+        return ensemble.merge([unet(), encoder_unet.build_generator(pretrained=bool(pretrained), dtype=dtype)])
+    return unet()
 
 
 def build_pix2pix(config, class_weights=None):
