@@ -55,14 +55,14 @@ def build_generator(config, dtype=None, pretrained=None):
     classification = config["objective"] == "classification"
     head = {"bin_centres": objectives.gamut_bins() if classification else None,
             "temperature": config["decode_temperature"] if classification else None}
-    pretrained = config["pretrained"] if pretrained is None else pretrained
-    unet = (lambda: models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"],
-                                           dtype=dtype, **head))
+    pretrained = bool(config["pretrained"] if pretrained is None else pretrained)
     if config["encoder"] == "efficientnet_lite0":
-        return encoder_unet.build_generator(pretrained=bool(pretrained), dtype=dtype, **head)
+        return encoder_unet.build_generator(pretrained=pretrained, dtype=dtype, **head)
+    unet = models.build_generator(config["image_size"], config["base_filters"], config["dropout_rate"], dtype=dtype,
+                                  **head)
     if config["encoder"] == "both":  # the layout ``colorgan average`` writes: the U-Net's layers first
-        return ensemble.merge([unet(), encoder_unet.build_generator(pretrained=bool(pretrained), dtype=dtype)])
-    return unet()
+        return ensemble.merge([unet, encoder_unet.build_generator(pretrained=pretrained, dtype=dtype)])
+    return unet
 
 
 def build_pix2pix(config, class_weights=None):
