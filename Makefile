@@ -62,7 +62,7 @@ prepare: $(STAMP) ## prepare a dataset: make prepare SRC="path/to/photos" NAME=p
 
 # Training: PREPARED=a prepared folder (from `colorgan prepare PHOTOS --out data/prepared/NAME`) trains on it,
 # in the run models/NAME (RUN=name to choose); without it, notebook 01 prepares the profile's own sources first.
-# PARAMS=a profile replaces the target's own (params/train.yaml, params/cpu.yaml); SET="name=value ..." overrides
+# PARAMS=a profile replaces make train's own (params/train.yaml); SET="name=value ..." overrides
 # any of its parameters, e.g. SET="epochs=40 adversarial_weight=0.5" (the names of `colorgan train -p`: colorgan/config.py).
 PREPARED ?=
 PARAMS ?=
@@ -77,10 +77,26 @@ train: $(STAMP) ## train on a GPU runner (params/train.yaml; resumes if interrup
 	$(CHECK_PREPARED)
 	$(COLORGAN) notebooks --params $(or $(PARAMS),params/train.yaml) $(TRAIN_ON)
 
+# The reference CPU recipe in one go, v0.3's (issue 17): the paper's U-Net (params/cpu.yaml, run RUN_unet, ~21 CPU-min),
+# the ImageNet-encoder U-Net (params/encoder128.yaml, run RUN_encoder, ~64), then their average (`colorgan average`,
+# run RUN, calibrated at issue 17's bar: +0.5 dB PSNR and -1.0 CIEDE2000 beside gray on the validation photos).
+# RUN: cpu, or PREPARED's folder name. With PREPARED both members train on that folder alone (the encoder's extra
+# 26k photos are ../shared's). The members are not calibrated: only their average is used. Runs resume.
+CPU_RUN = $(or $(RUN),$(if $(PREPARED),$(notdir $(patsubst %/,%,$(PREPARED))),cpu))
+MEMBER_ON = $(strip $(if $(PREPARED),-p prepared_dir=$(PREPARED)) $(foreach setting,$(SET),-p '$(setting)') \
+	-p calibrate=false)
+AVERAGE_AT_THE_BAR := --margin-db 0.5 --margin-ciede 1.0 --working-size-factors 3 4 5 6 8
+
 .PHONY: train-cpu
-train-cpu: $(STAMP) ## the reference CPU recipe (params/cpu.yaml, ~17 min on 2 cores): make train-cpu [PREPARED=...]
+train-cpu: $(STAMP) ## the reference CPU recipe, v0.3's (~100 min on 2 cores): make train-cpu [PREPARED=...] [RUN=name]
 	$(CHECK_PREPARED)
-	$(COLORGAN) notebooks --params $(or $(PARAMS),params/cpu.yaml) $(TRAIN_ON)
+	$(COLORGAN) notebooks --params params/cpu.yaml $(MEMBER_ON) -p run_name=$(CPU_RUN)_unet $(if $(PREPARED),02 03,01 02 03)
+	$(COLORGAN) notebooks --params params/encoder128.yaml $(MEMBER_ON) $(if $(PREPARED),-p "extra_train_dirs=[]") \
+		-p run_name=$(CPU_RUN)_encoder $(if $(PREPARED),03,01 03)
+	@if test -f models/$(CPU_RUN)/generator.keras; then echo "models/$(CPU_RUN)/generator.keras exists: kept, not averaged again \
+		(an earlier make train-cpu's; RUN=name for another)"; \
+	else $(COLORGAN) average models/$(CPU_RUN)_unet models/$(CPU_RUN)_encoder --out models/$(CPU_RUN) \
+		$(AVERAGE_AT_THE_BAR); fi
 
 # The scoreboard: each recipe (params/recipes/<name>.yaml: its label, profile and overrides) trains its run
 # models/sb_<name> on the shared photos (bsds500-test held out), then every one of those runs is scored on the

@@ -42,14 +42,32 @@ def _make(*arguments):
                           capture_output=True, text=True)
 
 
-def test_train_cpu_trains_on_a_prepared_folder_in_a_run_named_after_it(tmp_path):
+def _joined(planned):
+    """make -n's lines with their continuations joined and runs of whitespace as one space."""
+    return [" ".join(line.split()) for line in " ".join(planned.split("\\\n")).splitlines()]
+
+
+def test_train_cpu_trains_both_members_on_a_prepared_folder_and_averages_them_in_a_run_named_after_it(tmp_path):
     for split in ("train", "val"):
         (tmp_path / "mine" / split).mkdir(parents=True)
-    planned = _make("-n", "train-cpu", f"PREPARED={tmp_path / 'mine'}").stdout.splitlines()[-1]
-    assert planned.endswith(f"notebooks --params params/cpu.yaml -p prepared_dir={tmp_path / 'mine'} "
-                            "-p run_name=mine 02 03")  # notebook 01 (prepare the profile's sources) is skipped
+    planned = _joined(_make("-n", "train-cpu", f"PREPARED={tmp_path / 'mine'}").stdout)
+    unet, encoder, average = [line for line in planned if " notebooks " in line or " average " in line]
+    mine = f"-p prepared_dir={tmp_path / 'mine'}"
+    # notebook 01 (prepare the profile's sources) is skipped; the members are not calibrated, their average is
+    assert unet.endswith(f"notebooks --params params/cpu.yaml {mine} -p calibrate=false -p run_name=mine_unet 02 03")
+    assert "--params params/encoder128.yaml " in encoder and mine in encoder and "-p calibrate=false" in encoder
+    assert encoder.endswith('-p "extra_train_dirs=[]" -p run_name=mine_encoder 03')  # ../shared's 26k: not theirs
+    assert "average models/mine_unet models/mine_encoder --out models/mine " in average
+    assert "--margin-db 0.5 --margin-ciede 1.0" in average and "if test -f models/mine/generator.keras" in average
     planned = _make("-n", "train", f"PREPARED={tmp_path / 'mine'}/", "RUN=holidays").stdout.splitlines()[-1]
     assert "--params params/train.yaml" in planned and planned.endswith("-p run_name=holidays 02 03")
+
+
+def test_train_cpu_on_a_fresh_machine_prepares_both_recipes_photos_first():
+    planned = _joined(_make("-n", "train-cpu").stdout)
+    notebooks = [line for line in planned if " notebooks " in line]
+    assert notebooks[0].endswith("-p run_name=cpu_unet 01 02 03") and notebooks[1].endswith("-p run_name=cpu_encoder 01 03")
+    assert any("average models/cpu_unet models/cpu_encoder --out models/cpu " in line for line in planned)
 
 
 def test_a_missing_prepared_folder_is_one_line_naming_it(tmp_path):
@@ -61,8 +79,9 @@ def test_a_missing_prepared_folder_is_one_line_naming_it(tmp_path):
 
 
 def test_make_train_passes_any_training_parameter_on():
-    planned = _make("-n", "train-cpu", "SET=adversarial_weight=2 working_size_factors=[1,2]").stdout.splitlines()[-1]
-    assert planned.endswith("-p 'adversarial_weight=2' -p 'working_size_factors=[1,2]' 01 02 03")
+    planned = _make("-n", "train-cpu", "SET=adversarial_weight=2 working_size_factors=[1,2]").stdout.splitlines()[0]
+    assert planned.endswith("-p 'adversarial_weight=2' -p 'working_size_factors=[1,2]' -p calibrate=false "
+                            "-p run_name=cpu_unet 01 02 03")
 
 
 def test_the_scoreboard_scores_exactly_the_runs_its_recipes_train():
