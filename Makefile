@@ -117,7 +117,7 @@ scoreboard: $(STAMP) ## train each recipe of params/recipes/ (5 to 54 CPU-minute
 # generator for 5 epochs on scikit-image's sample photos: 6 photos are too few to learn colors from scratch.
 # Its network is the shipped one's (pretrained/config.json: encoder and crop size; an encoder stays frozen).
 SHIPPED_ARCH = $$($(PY) -c "import json; c = json.load(open('colorgan/pretrained/config.json')); \
-	print(f\"-p encoder={c.get('encoder', 'none')} -p image_size={c['image_size']} -p pretrained=false\")")
+	print(f\"-p encoder={c.get('encoder', 'none')} -p image_size={c['image_size']} -p base_filters={c['base_filters']} -p pretrained=false\")")
 DEMO_DATA := $(if $(wildcard ../shared/datasets/photos),,-p "sources=[]" -p val_fraction=0.3 \
 	-p init_from=colorgan/pretrained/generator.keras $(SHIPPED_ARCH) -p frozen_epochs=5 \
 	-p epochs=5 -p warmup_epochs=5 -p checkpoint_every=1 -p sample_every=1)

@@ -38,18 +38,26 @@ def unet_depth(image_size):
 
 
 def size_multiple(generator):
-    """Height and width fed to ``generator`` must be multiples of this: 2 to the number of stride-2 convolutions
-    on its deepest path (256 for the 256 U-Net, 32 for the EfficientNet one, the larger for both averaged);
-    ``onnx_export.size_multiple`` reads it from the network's config, once per model."""
-    cached = getattr(generator, "_colorgan_size_multiple", None)
-    if cached is None:
-        from colorgan import onnx_export  # Keras-free: it reads configs as a .keras file stores them
-
-        cached = onnx_export.size_multiple(generator.get_config())
-        if cached == 1:
-            raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
-        generator._colorgan_size_multiple = cached
-    return cached
+    """Height and width fed to ``generator`` must be multiples of this: the largest product of downsampling strides
+    on any path from its input to its output (2 ** depth for the paper's U-Net, 32 for the EfficientNet one, the
+    larger of the two for both averaged: ``ensemble``). Read from the live graph, not ``get_config()``, which
+    imports TensorFlow under the torch and JAX backends; ``onnx_export.size_multiple`` reads a stored config."""
+    factor = {}
+    for layer in generator.layers:  # topological order
+        parents = [tensor._keras_history[0] for node in layer._inbound_nodes for tensor in node.input_tensors]
+        before = max((factor.get(id(parent), 1) for parent in parents), default=1)
+        if isinstance(layer, keras.Model):  # a nested generator
+            stride = size_multiple(layer)
+        elif isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.MaxPooling2D, layers.AveragePooling2D)):
+            stride = int(layer.strides[0])
+        else:
+            stride = 1
+        factor[id(layer)] = before * stride
+    multiple = max((factor.get(id(output._keras_history[0]), 1) for output in getattr(generator, "outputs", None) or []),
+                   default=1)
+    if multiple == 1:
+        raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
+    return multiple
 
 
 def _replicas_in_sync():

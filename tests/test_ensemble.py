@@ -141,3 +141,25 @@ def test_colorgan_average_refuses_what_it_cannot_average_and_never_overwrites(me
 
     assert cli.main(["average", str(unet), str(root / "missing"), "--out", str(root / "x")]) == 2
     assert f"{root / 'missing'}: no generator" in capsys.readouterr().err
+
+
+def test_fine_tuning_the_average_keeps_its_encoder_frozen_first_and_trains_the_rest():
+    from colorgan import training
+
+    model = training.build_pix2pix({"encoder": "both", "image_size": 64, "base_filters": 4, "dropout_rate": 0.0,
+                                    "pretrained": False, "frozen_epochs": 1, "warmup_epochs": 2,
+                                    "precision": "float32"})
+    generator = model.generator
+    encoder_names = {layer.name for layer in encoder_unet.encoder_layers(generator)}
+    before = {w.path: np.array(w.numpy()) for w in generator.weights}
+    rng = np.random.default_rng(0)
+    batch = (rng.uniform(-1, 1, (8, 64, 64, 1)).astype("float32"), rng.uniform(-0.5, 0.5, (8, 64, 64, 2)).astype("float32"))
+    model.set_epoch(0)
+    model.fit(*batch, batch_size=4, epochs=1, verbose=0)  # two steps
+    after = {w.path: np.array(w.numpy()) for w in generator.weights}
+    frozen = [path for path in before if path.split("/")[0] in encoder_names]
+    others = [path for path in before if path.split("/")[0] not in encoder_names]
+    assert len(frozen) > 100 and others
+    for path in frozen:
+        np.testing.assert_array_equal(after[path], before[path], err_msg=path)
+    assert sum(not np.array_equal(after[path], before[path]) for path in others) > len(others) // 2
