@@ -2,7 +2,7 @@
 
 The U-Net trained from scratch keeps its colors close to the truth but paints a sepia average; the encoder
 U-Net knows grass from a sweater but paints its guesses boldly, wrong ones too. Their average (one Keras
-network, ``colorgan.ensemble``) is v0.3's generator: README, issue 17. The members must have validated on the
+network, ``colorgan.ensemble``; the stage: ``colorgan.averaging``) is v0.3's generator: README, issue 17. The members must have validated on the
 same photos; the average is calibrated there. Example (``make train-cpu`` does this after training both):
 ``colorgan average models/cpu_unet models/cpu_encoder --out models/cpu --margin-ciede 1.0``.
 """
@@ -26,17 +26,17 @@ def add_arguments(parser):
 
 
 def run(args):
-    from colorgan import ensemble, runs
+    from colorgan import averaging, runs
     from colorgan.paths import from_cwd
 
     if args.working_size_factors is not None and min(args.working_size_factors) <= 0:
         print(f"error: --working-size-factors must be positive, got {args.working_size_factors}", file=sys.stderr)
         return 2
     try:
-        ensemble.average([from_cwd(path) for path in args.members], from_cwd(args.out),
+        averaging.average([from_cwd(path) for path in args.members], from_cwd(args.out),
                          calibrate=not args.no_calibrate, working_size_factors=args.working_size_factors,
                          margin_db=args.margin_db, margin_ciede=args.margin_ciede)
-    except (ensemble.AverageError, runs.RunError, ValueError) as error:
+    except (averaging.AverageError, runs.RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
