@@ -93,8 +93,7 @@ def average(member_paths, out_dir, calibrate=True, working_size_factors=None, ma
     if verbose:
         print(f"[colorgan] {out_dir / runs.GENERATOR_NAME}: the average of {unet_path} and {encoder_path} "
               f"({len(merged.layers)} layers, size multiple {models.size_multiple(merged)})", flush=True)
-    if calibrate:
-        calibration.calibrate(out_dir, {**DEFAULTS, **{k: v for k, v in config.items() if k in DEFAULTS}},
-                              verbose=verbose)
+    if calibrate:  # reads the config.json just written, as ``colorgan calibrate`` would
+        calibration.calibrate(out_dir, verbose=verbose)
     return out_dir / runs.GENERATOR_NAME
 

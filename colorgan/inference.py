@@ -18,26 +18,16 @@ STRIP_ROWS = 64  # rows of a photo joined with their colors at a time: memory, a
 
 
 def size_multiple(generator):
-    """Height and width the generator accepts are multiples of this: 2 ** (its stride-2 levels)."""
+    """Height and width the generator accepts are multiples of this (``models.size_multiple``; 1 for a network
+    that never downsamples)."""
     if hasattr(generator, "size_multiple"):  # an engines.OnnxGenerator knows it from its graph
         return generator.size_multiple
-    # A Keras network: Keras is loaded already. Not at the top, so that the onnx engine never imports it.
-    import keras
-
-    from colorgan import models
+    from colorgan import models  # a Keras network: Keras is loaded already (the onnx engine never gets here)
 
     try:
         return models.size_multiple(generator)
     except ValueError:
-        pass  # not a colorgan U-Net: count the downsampling layers of any fully convolutional net
-
-    multiple = 1
-    for layer in generator.layers:
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)) \
-                and not isinstance(layer, keras.layers.Conv2DTranspose):
-            strides = layer.strides if isinstance(layer.strides, tuple) else (layer.strides,)
-            multiple *= int(strides[0])
-    return multiple
+        return 1  # it never downsamples: any size
 
 
 def to_rgb_u8(image):

@@ -37,24 +37,34 @@ def unet_depth(image_size):
     return int(math.log2(image_size))
 
 
+DOWNSAMPLING_LAYERS = (layers.Conv2D, layers.DepthwiseConv2D, layers.MaxPooling2D, layers.AveragePooling2D)
+
+
+def _stride(layer):
+    """How much ``layer`` shrinks height and width (a nested network: its own size multiple)."""
+    if isinstance(layer, keras.Model):
+        return size_multiple(layer)
+    if isinstance(layer, DOWNSAMPLING_LAYERS):
+        strides = layer.strides if isinstance(layer.strides, tuple) else (layer.strides,)
+        return int(strides[0])
+    return 1
+
+
 def size_multiple(generator):
     """Height and width fed to ``generator`` must be multiples of this: the largest product of downsampling strides
     on any path from its input to its output (2 ** depth for the paper's U-Net, 32 for the EfficientNet one, the
-    larger of the two for both averaged: ``ensemble``). Read from the live graph, not ``get_config()``, which
-    imports TensorFlow under the torch and JAX backends; ``onnx_export.size_multiple`` reads a stored config."""
-    factor = {}
-    for layer in generator.layers:  # topological order
-        parents = [tensor._keras_history[0] for node in layer._inbound_nodes for tensor in node.input_tensors]
-        before = max((factor.get(id(parent), 1) for parent in parents), default=1)
-        if isinstance(layer, keras.Model):  # a nested generator
-            stride = size_multiple(layer)
-        elif isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.MaxPooling2D, layers.AveragePooling2D)):
-            stride = int(layer.strides[0])
-        else:
-            stride = 1
-        factor[id(layer)] = before * stride
-    multiple = max((factor.get(id(output._keras_history[0]), 1) for output in getattr(generator, "outputs", None) or []),
-                   default=1)
+    larger of the two for both averaged: ``ensemble``); a network without a functional graph: the product of all its
+    strides. Read from the live graph, not ``get_config()``, which imports TensorFlow under the torch and JAX
+    backends; ``onnx_export.size_multiple`` reads a stored config the same way."""
+    outputs = getattr(generator, "outputs", None)
+    if outputs:
+        factor = {}
+        for layer in generator.layers:  # topological order
+            parents = [tensor._keras_history[0] for node in layer._inbound_nodes for tensor in node.input_tensors]
+            factor[id(layer)] = max((factor.get(id(parent), 1) for parent in parents), default=1) * _stride(layer)
+        multiple = max(factor.get(id(output._keras_history[0]), 1) for output in outputs)
+    else:
+        multiple = int(np.prod([_stride(layer) for layer in generator.layers]))
     if multiple == 1:
         raise ValueError(f"{generator.name!r} has no strided convolutions: not a colorgan generator")
     return multiple

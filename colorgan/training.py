@@ -50,8 +50,9 @@ def _fingerprint(config):
 
 def build_generator(config, dtype=None, pretrained=None):
     """The config's generator: the paper's tanh U-Net, the EfficientNet-Lite0 one (each with a tanh head or a
-    classification head over ab bins), or both averaged in one network (``ensemble.merge``, tanh heads). ``pretrained``: override the config's (False for a copy whose weights
-    are set from elsewhere, which need not read ImageNet's)."""
+    classification head over ab bins), or both averaged in one network (``ensemble.merge``, tanh heads).
+    ``pretrained``: override the config's (False for a copy whose weights are set from elsewhere, which need not
+    read ImageNet's)."""
     classification = config["objective"] == "classification"
     head = {"bin_centres": objectives.gamut_bins() if classification else None,
             "temperature": config["decode_temperature"] if classification else None}

@@ -2,8 +2,8 @@
 
 The U-Net trained from scratch keeps its colors close to the truth but paints a sepia average; the encoder
 U-Net knows grass from a sweater but paints its guesses boldly, wrong ones too. Their average (one Keras
-network, ``colorgan.ensemble``; the stage: ``colorgan.averaging``) is v0.3's generator: README, issue 17. The members must have validated on the
-same photos; the average is calibrated there. Example (``make train-cpu`` does this after training both):
+network, ``colorgan.ensemble``; the stage: ``colorgan.averaging``) is v0.3's generator: README, issue 17. The
+members must have validated on the same photos; the average is calibrated there. Example (``make train-cpu`` does this after training both):
 ``colorgan average models/cpu_unet models/cpu_encoder --out models/cpu --margin-ciede 1.0``.
 """
 
